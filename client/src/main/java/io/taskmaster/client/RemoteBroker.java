@@ -1,0 +1,262 @@
+package io.taskmaster.client;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.taskmaster.backoff.Backoff;
+import io.taskmaster.broker.AuthenticationException;
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.BrokerOptions;
+import io.taskmaster.broker.BrokerUnavailableException;
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.protocol.message.Message;
+import io.taskmaster.protocol.transport.Transports;
+import io.taskmaster.protocol.wire.FrameDecoder;
+import io.taskmaster.protocol.wire.FrameEncoder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code taskmaster://host:port} broker: a client of a remote master over one pipelined connection.
+ *
+ * <p>When the connection drops, requests in flight fail with {@link BrokerUnavailableException} (a put's outcome is
+ * then unknown; a lease's tasks return to the queue on the master), and the broker reconnects in the background
+ * with capped exponential backoff, saying so once in the log. Waits for results are not lost: the master keeps
+ * results, so they are asked for again on the new connection.
+ */
+public final class RemoteBroker implements Broker {
+  private static final Logger log = LoggerFactory.getLogger(RemoteBroker.class);
+  /** Room above the frame limit for the envelope of a maximal payload. */
+  private static final int FRAME_SLACK_BYTES = 64 * 1024;
+  private static final EventLoopGroup EVENT_LOOPS = Transports.eventLoopGroup(
+      Math.max(2, Runtime.getRuntime().availableProcessors()), "taskmaster-client");
+
+  private final String host;
+  private final int port;
+  private final String target;
+  private final BrokerOptions options;
+  private final Map<String, CompletableFuture<TaskResult>> resultWaits = new ConcurrentHashMap<>();
+  private final Object reconnectLock = new Object();
+  private volatile Connection connection;
+  private volatile boolean closed;
+  private volatile CompletableFuture<Void> reconnected = new CompletableFuture<>();
+
+  private RemoteBroker(String host, int port, BrokerOptions options) {
+    this.host = host;
+    this.port = port;
+    this.target = host + ":" + port;
+    this.options = options;
+  }
+
+  /**
+   * Connects and authenticates, waiting up to the connect timeout. Throws {@link AuthenticationException} on a key
+   * mismatch and {@link BrokerUnavailableException} when the master cannot be reached.
+   */
+  public static RemoteBroker connect(String host, int port, BrokerOptions options) {
+    RemoteBroker broker = new RemoteBroker(host, port, options);
+    broker.connection = broker.openConnection();
+    return broker;
+  }
+
+  private Connection openConnection() {
+    Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed);
+    Bootstrap bootstrap = new Bootstrap()
+        .group(EVENT_LOOPS)
+        .channel(Transports.channel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel channel) {
+            channel.pipeline()
+                .addLast(new FrameDecoder(false, options.maxFrameBytes() + FRAME_SLACK_BYTES))
+                .addLast(FrameEncoder.INSTANCE)
+                .addLast(fresh);
+          }
+        });
+    ChannelFuture connecting = bootstrap.connect(host, port);
+    try {
+      connecting.await(options.connectTimeout().toMillis() + 1000);
+      if (!connecting.isSuccess()) {
+        Throwable cause = connecting.cause();
+        throw new BrokerUnavailableException("cannot reach the master at " + target + ": "
+            + (cause == null ? "timed out" : cause.getMessage()) + "; is it running, and is the port right?", cause);
+      }
+      fresh.ready.get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      return fresh;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      connecting.channel().close();
+      throw new BrokerUnavailableException("interrupted while connecting to " + target, e);
+    } catch (ExecutionException e) {
+      connecting.channel().close();
+      throw e.getCause() instanceof RuntimeException runtime ? runtime : new BrokerUnavailableException(
+          "cannot connect to " + target + ": " + e.getCause(), e.getCause());
+    } catch (TimeoutException e) {
+      connecting.channel().close();
+      throw new BrokerUnavailableException("the master at " + target + " did not complete the handshake within "
+          + options.connectTimeout().toMillis() + " ms", e);
+    }
+  }
+
+  private void onClosed(Connection lost) {
+    if (closed || lost != connection) {
+      return;
+    }
+    Thread reconnector = new Thread(() -> reconnect(lost), "taskmaster-reconnect-" + target);
+    reconnector.setDaemon(true);
+    reconnector.start();
+  }
+
+  private void reconnect(Connection lost) {
+    synchronized (reconnectLock) {
+      if (closed || lost != connection) {
+        return;
+      }
+      log.warn("lost the connection to the master at {}; reconnecting with backoff", target);
+      Backoff backoff = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(5));
+      boolean saidAuth = false;
+      while (!closed) {
+        try {
+          Connection fresh = openConnection();
+          connection = fresh;
+          log.info("reconnected to the master at {} after {} attempt(s)", target, backoff.attempts() + 1);
+          CompletableFuture<Void> signal = reconnected;
+          reconnected = new CompletableFuture<>();
+          signal.complete(null);
+          resultWaits.forEach((taskId, future) -> sendAwait(fresh, taskId, future));
+          return;
+        } catch (AuthenticationException e) {
+          if (!saidAuth) {
+            log.error("{}; still retrying", e.getMessage());
+            saidAuth = true;
+          }
+        } catch (BrokerException e) {
+          log.debug("reconnect to {} failed: {}", target, e.getMessage());
+        }
+        try {
+          Thread.sleep(backoff.next().toMillis());
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Completes when a lost connection is replaced; at once if the connection is up. */
+  public CompletableFuture<Void> whenConnected() {
+    Connection current = connection;
+    return current != null && current.isOpen() ? CompletableFuture.completedFuture(null) : reconnected;
+  }
+
+  private CompletableFuture<Message> request(Message message) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the broker " + describe() + " is closed"));
+    }
+    return connection.request(message);
+  }
+
+  @Override
+  public CompletableFuture<Void> put(List<TaskMessage> tasks) {
+    long bytes = 8;
+    for (TaskMessage task : tasks) {
+      bytes += task.payload().length + 3L * 256 + 64;
+    }
+    if (bytes > options.maxFrameBytes()) {
+      return CompletableFuture.failedFuture(new BrokerException("FRAME_TOO_LARGE", "a put of " + tasks.size()
+          + " task(s) and about " + bytes + " bytes exceeds the frame limit of " + options.maxFrameBytes()
+          + " bytes; split the batch or make the payloads smaller"));
+    }
+    return request(new Message.Put(tasks)).thenApply(response -> null);
+  }
+
+  @Override
+  public CompletableFuture<List<Delivery>> lease(String queue, int max, Duration wait) {
+    int waitMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(0, wait.toMillis()));
+    return request(new Message.Lease(queue, max, waitMillis))
+        .thenApply(response -> ((Message.Leased) response).deliveries());
+  }
+
+  @Override
+  public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
+    return request(new Message.Settle(settlements)).thenApply(response -> ((Message.Settled) response).statuses());
+  }
+
+  @Override
+  public CompletableFuture<TaskResult> result(String taskId) {
+    CompletableFuture<TaskResult> future = new CompletableFuture<>();
+    CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(taskId, future);
+    if (existing != null) {
+      return existing;
+    }
+    future.whenComplete((result, error) -> resultWaits.remove(taskId, future));
+    if (closed) {
+      future.completeExceptionally(new IllegalStateException("the broker " + describe() + " is closed"));
+    } else {
+      sendAwait(connection, taskId, future);
+    }
+    return future;
+  }
+
+  private void sendAwait(Connection via, String taskId, CompletableFuture<TaskResult> future) {
+    via.request(new Message.AwaitResult(taskId)).whenComplete((response, error) -> {
+      if (error == null) {
+        future.complete(((Message.Result) response).result());
+      } else if (!(unwrap(error) instanceof BrokerUnavailableException) || closed) {
+        future.completeExceptionally(unwrap(error));
+      }
+      // A lost connection keeps the wait registered: reconnect() asks again.
+    });
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+  }
+
+  @Override
+  public CompletableFuture<Long> size(String queue) {
+    return request(new Message.Size(queue)).thenApply(response -> ((Message.SizeOk) response).size());
+  }
+
+  /** Round trip to the master; useful as a health check. */
+  public CompletableFuture<Void> ping() {
+    return request(new Message.Ping()).thenApply(response -> null);
+  }
+
+  @Override
+  public String describe() {
+    return "taskmaster://" + target;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    Connection current = connection;
+    if (current != null) {
+      current.close();
+    }
+    BrokerUnavailableException error = new BrokerUnavailableException("the broker " + describe() + " was closed");
+    resultWaits.values().forEach(future -> future.completeExceptionally(error));
+    reconnected.completeExceptionally(error);
+  }
+}

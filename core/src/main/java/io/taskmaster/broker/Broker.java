@@ -1,0 +1,43 @@
+package io.taskmaster.broker;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where queues live. Every user-facing API (producer, worker, raw queues, the CLI) is written once against this
+ * interface; {@link Brokers#open} picks the implementation from a URI ({@code embedded:}, {@code
+ * taskmaster://host:port}).
+ *
+ * <p>All calls are asynchronous and batch-shaped: a single task is a batch of one. Futures fail with {@link
+ * BrokerException} (or a subclass) for broker-reported errors and {@link BrokerUnavailableException} when the broker
+ * cannot be reached; the outcome of a put that failed with the latter is unknown.
+ */
+public interface Broker extends AutoCloseable {
+
+  /** Appends tasks to their queues, in order. Completes once the broker has accepted (acknowledged) all of them. */
+  CompletableFuture<Void> put(List<TaskMessage> tasks);
+
+  /**
+   * Leases up to {@code max} ready tasks from {@code queue}. Leased tasks are invisible to other consumers until they
+   * are settled, or until this consumer goes away. Waits up to {@code wait} for a first task; completes with an empty
+   * list when none arrived in time.
+   */
+  CompletableFuture<List<Delivery>> lease(String queue, int max, Duration wait);
+
+  /** Settles leases (ack with a result, fail with an error, or release back to the queue). */
+  CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements);
+
+  /** Completes when the task is settled with a final outcome; never polls. */
+  CompletableFuture<TaskResult> result(String taskId);
+
+  /** The number of ready (not leased) tasks in the queue. */
+  CompletableFuture<Long> size(String queue);
+
+  /** A short description for logs and errors, without secrets: {@code taskmaster://127.0.0.1:5000}. */
+  String describe();
+
+  /** Releases this client's leases and connections. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,12 @@
+package io.taskmaster.broker;
+
+import java.util.Map;
+
+/**
+ * A leased task handed to a consumer.
+ *
+ * @param leaseId identifies this delivery; settling needs it, and a stale lease id is refused
+ * @param attempt 1 for the first delivery, 2 after a redelivery, ...
+ */
+public record Delivery(
+    String taskId, long leaseId, int attempt, String queue, String type, Map<String, String> headers, byte[] payload) {}

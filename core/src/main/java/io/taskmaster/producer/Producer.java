@@ -1,0 +1,75 @@
+package io.taskmaster.producer;
+
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.TaskIds;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.task.RemoteTaskException;
+import io.taskmaster.task.TaskType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Submits tasks and hands back their results as futures. Thread-safe; one producer can serve a whole application.
+ *
+ * <p>A submit writes the put and the wait for the result together: a remote broker pipelines both in one write, so
+ * a task costs one round trip to be accepted and its result is pushed when it is settled, without polling.
+ */
+public final class Producer {
+  private final Broker broker;
+  private final SubmitOptions defaults;
+
+  private Producer(Broker broker, SubmitOptions defaults) {
+    this.broker = Objects.requireNonNull(broker, "broker");
+    this.defaults = Objects.requireNonNull(defaults, "defaults");
+  }
+
+  public static Producer on(Broker broker) {
+    return new Producer(broker, SubmitOptions.defaults());
+  }
+
+  /** A producer whose submits use {@code options} unless told otherwise. */
+  public Producer withDefaults(SubmitOptions options) {
+    return new Producer(broker, options);
+  }
+
+  public <A, R> TaskHandle<R> submit(TaskType<A, R> type, A argument) {
+    return submit(type, argument, defaults);
+  }
+
+  public <A, R> TaskHandle<R> submit(TaskType<A, R> type, A argument, SubmitOptions options) {
+    return submitAll(type, List.of(argument), options).get(0);
+  }
+
+  /** Submits many tasks in one batch: one put request, acknowledged as a whole. */
+  public <A, R> List<TaskHandle<R>> submitAll(TaskType<A, R> type, List<? extends A> arguments) {
+    return submitAll(type, arguments, defaults);
+  }
+
+  public <A, R> List<TaskHandle<R>> submitAll(
+      TaskType<A, R> type, List<? extends A> arguments, SubmitOptions options) {
+    List<TaskMessage> messages = new ArrayList<>(arguments.size());
+    for (A argument : arguments) {
+      messages.add(new TaskMessage(
+          TaskIds.next(), options.queue(), type.name(), options.headers(), type.encodeArgument(argument)));
+    }
+    CompletableFuture<Void> accepted = broker.put(messages);
+    List<TaskHandle<R>> handles = new ArrayList<>(messages.size());
+    for (TaskMessage message : messages) {
+      CompletableFuture<TaskResult> outcome = broker.result(message.id());
+      // A refused put explains itself better than the "unknown task" the result request then gets.
+      CompletableFuture<R> result = accepted.thenCombine(outcome, (ok, taskResult) -> decode(type, taskResult));
+      handles.add(new TaskHandle<>(message.id(), type.name(), accepted, result));
+    }
+    return handles;
+  }
+
+  private static <R> R decode(TaskType<?, R> type, TaskResult result) {
+    if (!result.succeeded()) {
+      throw new RemoteTaskException(result.taskId(), result.error());
+    }
+    return type.decodeResult(result.value());
+  }
+}

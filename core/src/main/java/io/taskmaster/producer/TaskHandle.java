@@ -1,0 +1,79 @@
+package io.taskmaster.producer;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A submitted task: its id, the moment the broker accepted it, and its result.
+ *
+ * <p>{@link #result()} completes with the handler's value, or exceptionally with {@link
+ * io.taskmaster.task.RemoteTaskException} when the task failed on a worker, or with a {@link
+ * io.taskmaster.broker.BrokerException} when the broker refused it or could not be reached.
+ */
+public final class TaskHandle<R> {
+  private final String id;
+  private final String type;
+  private final CompletableFuture<Void> accepted;
+  private final CompletableFuture<R> result;
+
+  TaskHandle(String id, String type, CompletableFuture<Void> accepted, CompletableFuture<R> result) {
+    this.id = id;
+    this.type = type;
+    this.accepted = accepted;
+    this.result = result;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  /** Completes once the broker acknowledged the put. */
+  public CompletableFuture<Void> accepted() {
+    return accepted;
+  }
+
+  /** Completes with the task's result. */
+  public CompletableFuture<R> result() {
+    return result;
+  }
+
+  /** Waits for the result; a failure is rethrown unwrapped (e.g. {@code RemoteTaskException}). */
+  public R join() {
+    try {
+      return result.join();
+    } catch (CompletionException e) {
+      throw rethrowable(e.getCause());
+    }
+  }
+
+  /** Waits at most {@code timeout} for the result. */
+  public R get(Duration timeout) throws TimeoutException, InterruptedException {
+    try {
+      return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      throw rethrowable(e.getCause());
+    } catch (TimeoutException e) {
+      TimeoutException timeoutException = new TimeoutException("task " + id + " (" + type
+          + ") has no result after " + timeout.toMillis() + " ms; is a worker serving its queue?");
+      timeoutException.initCause(e);
+      throw timeoutException;
+    }
+  }
+
+  private static RuntimeException rethrowable(Throwable cause) {
+    return cause instanceof RuntimeException runtime ? runtime : new CompletionException(cause);
+  }
+
+  @Override
+  public String toString() {
+    return "TaskHandle[" + id + " " + type + (result.isDone() ? " done" : "") + "]";
+  }
+}

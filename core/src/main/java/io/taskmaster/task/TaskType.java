@@ -1,0 +1,83 @@
+package io.taskmaster.task;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JavaType;
+import io.taskmaster.json.JsonCodec;
+import java.util.Objects;
+
+/**
+ * A named, typed task, declared once and shared by producers and workers:
+ *
+ * <pre>{@code static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);}</pre>
+ *
+ * <p>Arguments and results cross the wire as JSON, so a producer's {@code TaskType<Integer, Integer>} and a worker's
+ * {@code TaskType<Long, Long>} of the same name interoperate.
+ *
+ * @param <A> the argument type
+ * @param <R> the result type
+ */
+public final class TaskType<A, R> {
+  private final String name;
+  private final JavaType argumentType;
+  private final JavaType resultType;
+
+  private TaskType(String name, JavaType argumentType, JavaType resultType) {
+    if (name == null || name.isBlank()) {
+      throw new IllegalArgumentException("a task type needs a name, e.g. TaskType.of(\"square\", ...)");
+    }
+    if (name.length() > 255) {
+      throw new IllegalArgumentException("task type name is " + name.length() + " characters; the limit is 255");
+    }
+    this.name = name;
+    this.argumentType = Objects.requireNonNull(argumentType, "argumentType");
+    this.resultType = Objects.requireNonNull(resultType, "resultType");
+  }
+
+  public static <A, R> TaskType<A, R> of(String name, Class<A> argumentType, Class<R> resultType) {
+    return new TaskType<>(name, JsonCodec.type(argumentType), JsonCodec.type(resultType));
+  }
+
+  /** For generic argument or result types: {@code TaskType.of("sum", new TypeReference<List<Integer>>() {}, ...)}. */
+  public static <A, R> TaskType<A, R> of(
+      String name, TypeReference<A> argumentType, TypeReference<R> resultType) {
+    return new TaskType<>(name, JsonCodec.type(argumentType), JsonCodec.type(resultType));
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public byte[] encodeArgument(A argument) {
+    return JsonCodec.encode(argument);
+  }
+
+  public A decodeArgument(byte[] json) {
+    return JsonCodec.decode(json, argumentType, () -> "argument of task type '" + name + "'");
+  }
+
+  public byte[] encodeResult(R result) {
+    return JsonCodec.encode(result);
+  }
+
+  public R decodeResult(byte[] json) {
+    return JsonCodec.decode(json, resultType, () -> "result of task type '" + name + "'");
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TaskType<?, ?> other
+        && name.equals(other.name)
+        && argumentType.equals(other.argumentType)
+        && resultType.equals(other.resultType);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, argumentType, resultType);
+  }
+
+  @Override
+  public String toString() {
+    return "TaskType[" + name + ": " + argumentType.toCanonical() + " -> " + resultType.toCanonical() + "]";
+  }
+}

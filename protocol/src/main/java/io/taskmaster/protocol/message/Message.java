@@ -1,0 +1,123 @@
+package io.taskmaster.protocol.message;
+
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import java.util.List;
+
+/**
+ * Every message of the Taskmaster protocol, one record per opcode. {@code docs/protocol.md} is the specification;
+ * {@link io.taskmaster.protocol.wire.MessageCodec} is its byte layout.
+ */
+public sealed interface Message {
+
+  Opcode opcode();
+
+  // -- handshake ---------------------------------------------------------------------------------------------
+
+  /** Server, first frame: the protocol version it speaks, whether it wants proof of the key, and its nonce. */
+  record Hello(int version, boolean authRequired, byte[] serverNonce, String serverName) implements Message {
+    public Opcode opcode() {
+      return Opcode.HELLO;
+    }
+  }
+
+  /** Client: its own nonce and its proof of the key over both nonces. */
+  record Auth(byte[] clientNonce, byte[] clientProof) implements Message {
+    public Opcode opcode() {
+      return Opcode.AUTH;
+    }
+  }
+
+  /** Server: the client is in; the server's proof of the key lets the client check the server in turn. */
+  record AuthOk(byte[] serverProof) implements Message {
+    public Opcode opcode() {
+      return Opcode.AUTH_OK;
+    }
+  }
+
+  // -- requests ----------------------------------------------------------------------------------------------
+
+  record Put(List<TaskMessage> tasks) implements Message {
+    public Opcode opcode() {
+      return Opcode.PUT;
+    }
+  }
+
+  record Lease(String queue, int max, int waitMillis) implements Message {
+    public Opcode opcode() {
+      return Opcode.LEASE;
+    }
+  }
+
+  record Settle(List<Settlement> settlements) implements Message {
+    public Opcode opcode() {
+      return Opcode.SETTLE;
+    }
+  }
+
+  record AwaitResult(String taskId) implements Message {
+    public Opcode opcode() {
+      return Opcode.AWAIT_RESULT;
+    }
+  }
+
+  record Size(String queue) implements Message {
+    public Opcode opcode() {
+      return Opcode.SIZE;
+    }
+  }
+
+  record Ping() implements Message {
+    public Opcode opcode() {
+      return Opcode.PING;
+    }
+  }
+
+  // -- responses ---------------------------------------------------------------------------------------------
+
+  record PutOk(int count) implements Message {
+    public Opcode opcode() {
+      return Opcode.PUT_OK;
+    }
+  }
+
+  record Leased(List<Delivery> deliveries) implements Message {
+    public Opcode opcode() {
+      return Opcode.LEASED;
+    }
+  }
+
+  record Settled(List<SettleStatus> statuses) implements Message {
+    public Opcode opcode() {
+      return Opcode.SETTLED;
+    }
+  }
+
+  record Result(TaskResult result) implements Message {
+    public Opcode opcode() {
+      return Opcode.RESULT;
+    }
+  }
+
+  record SizeOk(long size) implements Message {
+    public Opcode opcode() {
+      return Opcode.SIZE_OK;
+    }
+  }
+
+  record Pong() implements Message {
+    public Opcode opcode() {
+      return Opcode.PONG;
+    }
+  }
+
+  /** The answer to a request that failed; when {@code code.fatal()} the server closes the connection after it. */
+  record Error(ErrorCode code, String message) implements Message {
+    public Opcode opcode() {
+      return Opcode.ERROR;
+    }
+  }
+}

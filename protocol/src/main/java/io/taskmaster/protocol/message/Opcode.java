@@ -1,0 +1,47 @@
+package io.taskmaster.protocol.message;
+
+/**
+ * Frame types. Requests have the high bit clear; each response type is its request's code with the high bit set.
+ * Codes are part of the wire format: never renumber one, add new ones instead.
+ */
+public enum Opcode {
+  HELLO(0x01),
+  AUTH(0x02),
+  AUTH_OK(0x03),
+  PUT(0x10),
+  LEASE(0x11),
+  SETTLE(0x12),
+  AWAIT_RESULT(0x13),
+  SIZE(0x14),
+  PING(0x15),
+  PUT_OK(0x90),
+  LEASED(0x91),
+  SETTLED(0x92),
+  RESULT(0x93),
+  SIZE_OK(0x94),
+  PONG(0x95),
+  ERROR(0xFF);
+
+  private static final Opcode[] BY_CODE = new Opcode[256];
+
+  static {
+    for (Opcode opcode : values()) {
+      BY_CODE[opcode.code] = opcode;
+    }
+  }
+
+  private final int code;
+
+  Opcode(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+
+  /** The opcode for a wire byte, or null when the byte names none. */
+  public static Opcode of(int code) {
+    return code >= 0 && code < 256 ? BY_CODE[code] : null;
+  }
+}

@@ -1,0 +1,357 @@
+package io.taskmaster.protocol.wire;
+
+import io.netty.buffer.ByteBuf;
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.protocol.message.ErrorCode;
+import io.taskmaster.protocol.message.Message;
+import io.taskmaster.protocol.message.Opcode;
+import io.taskmaster.task.TaskError;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The byte layout of every message body, as docs/protocol.md specifies it. All integers are big-endian.
+ *
+ * <p>Decoding never trusts a count or a length: each is checked against the bytes actually left in the frame before
+ * anything is allocated, so a frame of a few bytes cannot ask for gigabytes.
+ */
+public final class MessageCodec {
+  private static final int NULL_LENGTH = -1;
+  private static final int SETTLE_ACK = 1;
+  private static final int SETTLE_FAIL = 2;
+  private static final int SETTLE_RELEASE = 3;
+  private static final int RESULT_SUCCEEDED = 1;
+  private static final int RESULT_FAILED = 2;
+
+  private MessageCodec() {}
+
+  // -- encoding ----------------------------------------------------------------------------------------------
+
+  public static void encode(Message message, ByteBuf out) {
+    switch (message.opcode()) {
+      case HELLO -> {
+        Message.Hello hello = (Message.Hello) message;
+        out.writeShort(hello.version());
+        out.writeByte(hello.authRequired() ? 1 : 0);
+        out.writeBytes(hello.serverNonce());
+        writeString(out, hello.serverName());
+      }
+      case AUTH -> {
+        Message.Auth auth = (Message.Auth) message;
+        out.writeBytes(auth.clientNonce());
+        out.writeBytes(auth.clientProof());
+      }
+      case AUTH_OK -> out.writeBytes(((Message.AuthOk) message).serverProof());
+      case PUT -> {
+        List<TaskMessage> tasks = ((Message.Put) message).tasks();
+        out.writeInt(tasks.size());
+        for (TaskMessage task : tasks) {
+          writeString(out, task.id());
+          writeString(out, task.queue());
+          writeString(out, task.type());
+          writeHeaders(out, task.headers());
+          writeBytes(out, task.payload());
+        }
+      }
+      case LEASE -> {
+        Message.Lease lease = (Message.Lease) message;
+        writeString(out, lease.queue());
+        out.writeInt(lease.max());
+        out.writeInt(lease.waitMillis());
+      }
+      case SETTLE -> {
+        List<Settlement> settlements = ((Message.Settle) message).settlements();
+        out.writeInt(settlements.size());
+        for (Settlement settlement : settlements) {
+          writeSettlement(out, settlement);
+        }
+      }
+      case AWAIT_RESULT -> writeString(out, ((Message.AwaitResult) message).taskId());
+      case SIZE -> writeString(out, ((Message.Size) message).queue());
+      case PING, PONG -> { }
+      case PUT_OK -> out.writeInt(((Message.PutOk) message).count());
+      case LEASED -> {
+        List<Delivery> deliveries = ((Message.Leased) message).deliveries();
+        out.writeInt(deliveries.size());
+        for (Delivery delivery : deliveries) {
+          writeString(out, delivery.taskId());
+          out.writeLong(delivery.leaseId());
+          out.writeInt(delivery.attempt());
+          writeString(out, delivery.queue());
+          writeString(out, delivery.type());
+          writeHeaders(out, delivery.headers());
+          writeBytes(out, delivery.payload());
+        }
+      }
+      case SETTLED -> {
+        List<SettleStatus> statuses = ((Message.Settled) message).statuses();
+        out.writeInt(statuses.size());
+        for (SettleStatus status : statuses) {
+          out.writeByte(status.ordinal());
+        }
+      }
+      case RESULT -> writeResult(out, ((Message.Result) message).result());
+      case SIZE_OK -> out.writeLong(((Message.SizeOk) message).size());
+      case ERROR -> {
+        Message.Error error = (Message.Error) message;
+        out.writeShort(error.code().code());
+        writeText(out, error.message());
+      }
+    }
+  }
+
+  private static void writeSettlement(ByteBuf out, Settlement settlement) {
+    out.writeLong(settlement.leaseId());
+    if (settlement instanceof Settlement.Ack ack) {
+      out.writeByte(SETTLE_ACK);
+      writeBytes(out, ack.result());
+    } else if (settlement instanceof Settlement.Fail fail) {
+      out.writeByte(SETTLE_FAIL);
+      writeError(out, fail.error());
+    } else {
+      out.writeByte(SETTLE_RELEASE);
+    }
+  }
+
+  private static void writeResult(ByteBuf out, TaskResult result) {
+    writeString(out, result.taskId());
+    if (result.succeeded()) {
+      out.writeByte(RESULT_SUCCEEDED);
+      writeBytes(out, result.value());
+    } else {
+      out.writeByte(RESULT_FAILED);
+      writeError(out, result.error());
+    }
+  }
+
+  private static void writeError(ByteBuf out, TaskError error) {
+    writeString(out, truncate(error.type(), 255));
+    writeText(out, error.message());
+    writeText(out, error.stackTrace());
+    writeString(out, truncate(error.workerId(), 255));
+  }
+
+  private static String truncate(String value, int max) {
+    return value.length() <= max ? value : value.substring(0, max);
+  }
+
+  private static void writeHeaders(ByteBuf out, Map<String, String> headers) {
+    out.writeShort(headers.size());
+    headers.forEach((name, value) -> {
+      writeString(out, name);
+      writeString(out, value);
+    });
+  }
+
+  /** u16 length + UTF-8. */
+  static void writeString(ByteBuf out, String value) {
+    int lengthAt = out.writerIndex();
+    out.writeShort(0);
+    int written = out.writeCharSequence(value, StandardCharsets.UTF_8);
+    if (written > 0xFFFF) {
+      throw new IllegalArgumentException("string of " + written + " UTF-8 bytes is too long for the wire (max 65535)");
+    }
+    out.setShort(lengthAt, written);
+  }
+
+  /** u32 length + UTF-8, for messages and stack traces. */
+  static void writeText(ByteBuf out, String value) {
+    int lengthAt = out.writerIndex();
+    out.writeInt(0);
+    out.setInt(lengthAt, out.writeCharSequence(value, StandardCharsets.UTF_8));
+  }
+
+  /** u32 length + bytes; length 0xFFFFFFFF means null. */
+  static void writeBytes(ByteBuf out, byte[] value) {
+    if (value == null) {
+      out.writeInt(NULL_LENGTH);
+    } else {
+      out.writeInt(value.length);
+      out.writeBytes(value);
+    }
+  }
+
+  // -- decoding ----------------------------------------------------------------------------------------------
+
+  /** Decodes one frame body; the buffer holds exactly the body. */
+  public static Message decode(Opcode opcode, ByteBuf in) {
+    Message message = switch (opcode) {
+      case HELLO -> new Message.Hello(
+          in.readUnsignedShort(), in.readBoolean(), readFixed(in, Wire.NONCE_BYTES), readString(in));
+      case AUTH -> new Message.Auth(readFixed(in, Wire.NONCE_BYTES), readFixed(in, 32));
+      case AUTH_OK -> new Message.AuthOk(readFixed(in, 32));
+      case PUT -> new Message.Put(readTasks(in));
+      case LEASE -> new Message.Lease(readString(in), in.readInt(), in.readInt());
+      case SETTLE -> new Message.Settle(readSettlements(in));
+      case AWAIT_RESULT -> new Message.AwaitResult(readString(in));
+      case SIZE -> new Message.Size(readString(in));
+      case PING -> new Message.Ping();
+      case PUT_OK -> new Message.PutOk(in.readInt());
+      case LEASED -> new Message.Leased(readDeliveries(in));
+      case SETTLED -> new Message.Settled(readStatuses(in));
+      case RESULT -> new Message.Result(readResult(in));
+      case SIZE_OK -> new Message.SizeOk(in.readLong());
+      case PONG -> new Message.Pong();
+      case ERROR -> new Message.Error(ErrorCode.of(in.readUnsignedShort()), readText(in));
+    };
+    if (in.isReadable()) {
+      throw malformed(in.readableBytes() + " unexpected bytes after the " + opcode + " body");
+    }
+    return message;
+  }
+
+  private static List<TaskMessage> readTasks(ByteBuf in) {
+    // id, queue, type (2 each), header count (2), payload length (4)
+    int count = readCount(in, 12, "tasks");
+    List<TaskMessage> tasks = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      String id = readString(in);
+      String queue = readString(in);
+      String type = readString(in);
+      Map<String, String> headers = readHeaders(in);
+      byte[] payload = readBytes(in);
+      if (payload == null) {
+        throw malformed("task " + id + " has a null payload");
+      }
+      try {
+        tasks.add(new TaskMessage(id, queue, type, headers, payload));
+      } catch (IllegalArgumentException e) {
+        throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
+      }
+    }
+    return tasks;
+  }
+
+  private static List<Settlement> readSettlements(ByteBuf in) {
+    int count = readCount(in, 9, "settlements");
+    List<Settlement> settlements = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      long leaseId = in.readLong();
+      int kind = in.readUnsignedByte();
+      settlements.add(switch (kind) {
+        case SETTLE_ACK -> Settlement.ack(leaseId, readBytes(in));
+        case SETTLE_FAIL -> Settlement.fail(leaseId, readError(in));
+        case SETTLE_RELEASE -> Settlement.release(leaseId);
+        default -> throw malformed("unknown settlement kind " + kind);
+      });
+    }
+    return settlements;
+  }
+
+  private static List<Delivery> readDeliveries(ByteBuf in) {
+    int count = readCount(in, 26, "deliveries");
+    List<Delivery> deliveries = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      deliveries.add(new Delivery(readString(in), in.readLong(), in.readInt(), readString(in), readString(in),
+          readHeaders(in), readBytes(in)));
+    }
+    return deliveries;
+  }
+
+  private static List<SettleStatus> readStatuses(ByteBuf in) {
+    int count = readCount(in, 1, "statuses");
+    SettleStatus[] all = SettleStatus.values();
+    List<SettleStatus> statuses = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      int status = in.readUnsignedByte();
+      if (status >= all.length) {
+        throw malformed("unknown settle status " + status);
+      }
+      statuses.add(all[status]);
+    }
+    return statuses;
+  }
+
+  private static TaskResult readResult(ByteBuf in) {
+    String taskId = readString(in);
+    int status = in.readUnsignedByte();
+    return switch (status) {
+      case RESULT_SUCCEEDED -> TaskResult.success(taskId, readBytes(in));
+      case RESULT_FAILED -> TaskResult.failure(taskId, readError(in));
+      default -> throw malformed("unknown result status " + status);
+    };
+  }
+
+  private static TaskError readError(ByteBuf in) {
+    return new TaskError(readString(in), readText(in), readText(in), readString(in));
+  }
+
+  private static Map<String, String> readHeaders(ByteBuf in) {
+    int count = in.readUnsignedShort();
+    if (count == 0) {
+      return Map.of();
+    }
+    requireReadable(in, count * 4L, "headers");
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      headers.put(readString(in), readString(in));
+    }
+    return headers;
+  }
+
+  private static int readCount(ByteBuf in, int minBytesEach, String what) {
+    int count = in.readInt();
+    if (count < 0) {
+      throw malformed("negative count of " + what + ": " + count);
+    }
+    requireReadable(in, (long) count * minBytesEach, count + " " + what);
+    return count;
+  }
+
+  static String readString(ByteBuf in) {
+    int length = in.readUnsignedShort();
+    requireReadable(in, length, "a string");
+    String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
+    in.skipBytes(length);
+    return value;
+  }
+
+  static String readText(ByteBuf in) {
+    int length = in.readInt();
+    if (length < 0) {
+      throw malformed("negative text length " + length);
+    }
+    requireReadable(in, length, "a text");
+    String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
+    in.skipBytes(length);
+    return value;
+  }
+
+  static byte[] readBytes(ByteBuf in) {
+    int length = in.readInt();
+    if (length == NULL_LENGTH) {
+      return null;
+    }
+    if (length < 0) {
+      throw malformed("negative byte length " + length);
+    }
+    requireReadable(in, length, "a byte string");
+    byte[] bytes = new byte[length];
+    in.readBytes(bytes);
+    return bytes;
+  }
+
+  private static byte[] readFixed(ByteBuf in, int length) {
+    requireReadable(in, length, "a fixed field");
+    byte[] bytes = new byte[length];
+    in.readBytes(bytes);
+    return bytes;
+  }
+
+  private static void requireReadable(ByteBuf in, long length, String what) {
+    if (length > in.readableBytes()) {
+      throw malformed(what + " needs " + length + " bytes but only " + in.readableBytes() + " remain in the frame");
+    }
+  }
+
+  private static ProtocolException malformed(String message) {
+    return new ProtocolException(ErrorCode.MALFORMED_FRAME, message);
+  }
+}

@@ -1,0 +1,136 @@
+package io.taskmaster.server.embedded;
+
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.server.engine.EngineException;
+import io.taskmaster.server.engine.LeaseWaiter;
+import io.taskmaster.server.engine.QueueEngine;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A broker over a queue engine in this JVM: no sockets, no serialization beyond the JSON payloads. Each instance is
+ * one owner of leases; {@link #close()} returns its leases to their queues, as a dropped connection does for a
+ * remote client.
+ */
+public final class EmbeddedBroker implements Broker {
+  private static final AtomicLong OWNERS = new AtomicLong();
+  /** Ends waiting lease requests at their deadline; one daemon thread for every embedded broker. */
+  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "taskmaster-embedded-timer");
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  private final QueueEngine engine;
+  private final String name;
+  private final long owner = OWNERS.incrementAndGet();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  public EmbeddedBroker(QueueEngine engine, String name) {
+    this.engine = engine;
+    this.name = name;
+  }
+
+  @Override
+  public CompletableFuture<Void> put(List<TaskMessage> tasks) {
+    return call(() -> {
+      engine.put(tasks);
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<List<Delivery>> lease(String queue, int max, Duration wait) {
+    CompletableFuture<List<Delivery>> future = new CompletableFuture<>();
+    if (failIfClosed(future)) {
+      return future;
+    }
+    try {
+      boolean waits = !wait.isZero() && !wait.isNegative();
+      LeaseWaiter waiter = engine.lease(owner, queue, max, waits, future::complete);
+      if (waiter != null) {
+        TIMER.schedule(() -> engine.cancel(waiter), wait.toNanos(), TimeUnit.NANOSECONDS);
+      }
+    } catch (EngineException e) {
+      future.completeExceptionally(translate(e));
+    }
+    return future;
+  }
+
+  @Override
+  public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
+    return call(() -> engine.settle(owner, settlements));
+  }
+
+  @Override
+  public CompletableFuture<TaskResult> result(String taskId) {
+    CompletableFuture<TaskResult> future = new CompletableFuture<>();
+    if (failIfClosed(future)) {
+      return future;
+    }
+    try {
+      engine.awaitResult(owner, taskId, future::complete);
+    } catch (EngineException e) {
+      future.completeExceptionally(translate(e));
+    }
+    return future;
+  }
+
+  @Override
+  public CompletableFuture<Long> size(String queue) {
+    return call(() -> engine.size(queue));
+  }
+
+  @Override
+  public String describe() {
+    return "embedded:" + name;
+  }
+
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      engine.disconnect(owner);
+    }
+  }
+
+  private interface Command<T> {
+    T run();
+  }
+
+  private <T> CompletableFuture<T> call(Command<T> command) {
+    CompletableFuture<T> future = new CompletableFuture<>();
+    if (failIfClosed(future)) {
+      return future;
+    }
+    try {
+      future.complete(command.run());
+    } catch (EngineException e) {
+      future.completeExceptionally(translate(e));
+    }
+    return future;
+  }
+
+  private boolean failIfClosed(CompletableFuture<?> future) {
+    if (closed.get()) {
+      future.completeExceptionally(new IllegalStateException("the broker " + describe() + " is closed"));
+      return true;
+    }
+    return false;
+  }
+
+  private static BrokerException translate(EngineException e) {
+    return new BrokerException(e.reason().name(), e.getMessage());
+  }
+}

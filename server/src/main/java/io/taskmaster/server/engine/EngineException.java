@@ -1,0 +1,23 @@
+package io.taskmaster.server.engine;
+
+/** A command the engine refused; nothing changed. */
+public final class EngineException extends RuntimeException {
+  /** Why, in the protocol's vocabulary so front ends can map it one to one. */
+  public enum Reason {
+    DUPLICATE_TASK_ID,
+    UNKNOWN_TASK,
+    BUSY,
+    INVALID_ARGUMENT
+  }
+
+  private final Reason reason;
+
+  public EngineException(Reason reason, String message) {
+    super(message, null, false, false);
+    this.reason = reason;
+  }
+
+  public Reason reason() {
+    return reason;
+  }
+}

@@ -1,0 +1,337 @@
+package io.taskmaster.server.engine;
+
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.time.Ticker;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The queue engine: named FIFO queues of tasks, leases, and results. It is a state machine that knows nothing of
+ * sockets or files; front ends (the embedded broker, the network server) translate their requests into its
+ * commands.
+ *
+ * <h2>States of a task</h2>
+ *
+ * <pre>
+ *   put ──► READY ──lease──► LEASED ──ack/fail──► SETTLED (result kept for its time to live)
+ *             ▲                 │
+ *             └──release / owner disconnected (to the head of the queue)
+ * </pre>
+ *
+ * <h2>Invariants</h2>
+ *
+ * <ul>
+ *   <li>A task id is in {@code live} exactly while the task is READY or LEASED; a READY task is in its queue's
+ *       {@code ready} deque, a LEASED one in {@code leases}. A put of an id that is live or has a stored result is
+ *       refused.
+ *   <li>A lease is settled only by the owner that holds it (a fencing rule: a consumer that lost its connection,
+ *       and so its leases, cannot settle a task that was meanwhile delivered to someone else).
+ *   <li>A waiter is registered only while its queue has no ready task.
+ * </ul>
+ *
+ * <h2>Concurrency</h2>
+ *
+ * One lock guards all state; every command holds it for a few map operations and never across IO. Callbacks
+ * (a waiter receiving tasks, a producer receiving a result) are collected under the lock and run after it is
+ * released, so a slow callback cannot stall the engine and callbacks may call back into it.
+ *
+ * <p>Durability, retries with backoff, dead letters and lease expiry build on these states (a journal records the
+ * commands; a reaper expires {@code leaseDeadlineNanos}).
+ */
+public final class QueueEngine {
+  private final EngineSettings settings;
+  private final Ticker ticker;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Map<String, TaskQueue> queues = new HashMap<>();
+  private final Map<String, StoredTask> live = new HashMap<>();
+  private final Map<Long, StoredTask> leases = new HashMap<>();
+  private final Map<String, List<ResultWaiter>> resultWaiters = new HashMap<>();
+  private final ResultStore results;
+  private long lastLeaseId;
+
+  private static final class TaskQueue {
+    final ArrayDeque<StoredTask> ready = new ArrayDeque<>();
+    final ArrayDeque<LeaseWaiter> waiters = new ArrayDeque<>();
+  }
+
+  private record ResultWaiter(long owner, Consumer<TaskResult> callback) {}
+
+  public QueueEngine(EngineSettings settings, Ticker ticker) {
+    this.settings = settings;
+    this.ticker = ticker;
+    this.results = new ResultStore(settings.resultTtl().toNanos(), settings.maxStoredResults());
+  }
+
+  /** Appends tasks to their queues, all or none. */
+  public void put(List<TaskMessage> tasks) {
+    List<Runnable> effects = new ArrayList<>();
+    lock.lock();
+    try {
+      checkPut(tasks);
+      Set<TaskQueue> touched = new HashSet<>();
+      for (TaskMessage message : tasks) {
+        StoredTask task = new StoredTask(message);
+        live.put(message.id(), task);
+        TaskQueue queue = queue(message.queue());
+        queue.ready.addLast(task);
+        touched.add(queue);
+      }
+      for (TaskQueue queue : touched) {
+        dispatch(queue, effects);
+      }
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+  }
+
+  private void checkPut(List<TaskMessage> tasks) {
+    long now = ticker.nanos();
+    Map<String, Integer> added = new HashMap<>();
+    Set<String> ids = new HashSet<>();
+    for (TaskMessage message : tasks) {
+      if (!ids.add(message.id()) || live.containsKey(message.id()) || results.contains(message.id(), now)) {
+        throw new EngineException(EngineException.Reason.DUPLICATE_TASK_ID, "task id " + message.id()
+            + " is already known to the master; every task needs a fresh id");
+      }
+      int count = added.merge(message.queue(), 1, Integer::sum);
+      TaskQueue queue = queues.get(message.queue());
+      int length = (queue == null ? 0 : queue.ready.size()) + count;
+      if (length > settings.maxQueueLength()) {
+        throw new EngineException(EngineException.Reason.BUSY, "queue '" + message.queue() + "' holds "
+            + (length - count) + " ready tasks and its limit is " + settings.maxQueueLength()
+            + "; add workers or retry later");
+      }
+    }
+  }
+
+  /**
+   * Leases up to {@code max} ready tasks from {@code queue} for {@code owner}. When tasks are ready, {@code
+   * callback} receives them before this returns and the result is null. Otherwise, if {@code wait} is true, the
+   * request waits and the returned waiter must be cancelled at its deadline; if not, the callback receives an
+   * empty list.
+   */
+  public LeaseWaiter lease(long owner, String queueName, int max, boolean wait, Consumer<List<Delivery>> callback) {
+    if (max < 1) {
+      throw new EngineException(EngineException.Reason.INVALID_ARGUMENT,
+          "a lease must ask for at least 1 task, asked for " + max);
+    }
+    List<Delivery> deliveries;
+    LeaseWaiter waiter = null;
+    lock.lock();
+    try {
+      TaskQueue queue = queue(queueName);
+      deliveries = take(queue, owner, max);
+      if (deliveries.isEmpty() && wait) {
+        waiter = new LeaseWaiter(owner, queueName, max, callback);
+        queue.waiters.addLast(waiter);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (waiter == null) {
+      callback.accept(deliveries);
+    }
+    return waiter;
+  }
+
+  /** Ends a waiting lease request with no tasks, unless it was answered already. */
+  public void cancel(LeaseWaiter waiter) {
+    lock.lock();
+    try {
+      if (waiter.done) {
+        return;
+      }
+      waiter.done = true;
+      TaskQueue queue = queues.get(waiter.queue);
+      if (queue != null) {
+        queue.waiters.remove(waiter);
+      }
+    } finally {
+      lock.unlock();
+    }
+    waiter.callback.accept(List.of());
+  }
+
+  /** Settles leases held by {@code owner}; each gets its own status. */
+  public List<SettleStatus> settle(long owner, List<Settlement> settlements) {
+    List<Runnable> effects = new ArrayList<>();
+    List<SettleStatus> statuses = new ArrayList<>(settlements.size());
+    lock.lock();
+    try {
+      long now = ticker.nanos();
+      for (Settlement settlement : settlements) {
+        StoredTask task = leases.get(settlement.leaseId());
+        if (task == null || task.leaseOwner != owner) {
+          statuses.add(SettleStatus.UNKNOWN_LEASE);
+          continue;
+        }
+        leases.remove(settlement.leaseId());
+        statuses.add(SettleStatus.OK);
+        if (settlement instanceof Settlement.Release) {
+          task.makeReady();
+          TaskQueue queue = queue(task.message.queue());
+          queue.ready.addFirst(task);
+          dispatch(queue, effects);
+          continue;
+        }
+        live.remove(task.message.id());
+        TaskResult result = settlement instanceof Settlement.Fail fail
+            ? TaskResult.failure(task.message.id(), fail.error())
+            : TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result());
+        complete(result, now, effects);
+      }
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return statuses;
+  }
+
+  private void complete(TaskResult result, long now, List<Runnable> effects) {
+    boolean rawItem = result.succeeded() && result.value() == null;
+    if (!rawItem) {
+      results.add(result, now);
+    }
+    List<ResultWaiter> waiting = resultWaiters.remove(result.taskId());
+    if (waiting != null) {
+      for (ResultWaiter waiter : waiting) {
+        effects.add(() -> waiter.callback.accept(result));
+      }
+    }
+  }
+
+  /**
+   * Calls {@code callback} with the task's result once it is settled (at once if it is). Throws UNKNOWN_TASK for a
+   * task that was never put or whose result expired.
+   */
+  public void awaitResult(long owner, String taskId, Consumer<TaskResult> callback) {
+    TaskResult ready;
+    lock.lock();
+    try {
+      ready = results.get(taskId, ticker.nanos());
+      if (ready == null) {
+        if (!live.containsKey(taskId)) {
+          throw new EngineException(EngineException.Reason.UNKNOWN_TASK, "task " + taskId + " is unknown to the "
+              + "master: it was never put, its result expired, or the master restarted without a data directory");
+        }
+        resultWaiters.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(new ResultWaiter(owner, callback));
+        return;
+      }
+    } finally {
+      lock.unlock();
+    }
+    callback.accept(ready);
+  }
+
+  /** The number of ready tasks in a queue. */
+  public long size(String queueName) {
+    lock.lock();
+    try {
+      TaskQueue queue = queues.get(queueName);
+      return queue == null ? 0 : queue.ready.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The owner went away (its connection dropped or its broker closed): its leases go back to the head of their
+   * queues for other consumers, and its waits are dropped. Returns the number of leases returned.
+   */
+  public int disconnect(long owner) {
+    List<Runnable> effects = new ArrayList<>();
+    int returned = 0;
+    lock.lock();
+    try {
+      Set<TaskQueue> touched = new HashSet<>();
+      for (Iterator<StoredTask> it = leases.values().iterator(); it.hasNext(); ) {
+        StoredTask task = it.next();
+        if (task.leaseOwner == owner) {
+          it.remove();
+          task.makeReady();
+          TaskQueue queue = queue(task.message.queue());
+          queue.ready.addFirst(task);
+          touched.add(queue);
+          returned++;
+        }
+      }
+      for (TaskQueue queue : queues.values()) {
+        for (Iterator<LeaseWaiter> it = queue.waiters.iterator(); it.hasNext(); ) {
+          LeaseWaiter waiter = it.next();
+          if (waiter.owner == owner) {
+            waiter.done = true;
+            it.remove();
+          }
+        }
+      }
+      resultWaiters.values().forEach(list -> list.removeIf(waiter -> waiter.owner == owner));
+      resultWaiters.values().removeIf(List::isEmpty);
+      for (TaskQueue queue : touched) {
+        dispatch(queue, effects);
+      }
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return returned;
+  }
+
+  /** Counts for logs, the CLI and metrics. */
+  public EngineStats stats() {
+    lock.lock();
+    try {
+      long ready = 0;
+      long waiting = 0;
+      for (TaskQueue queue : queues.values()) {
+        ready += queue.ready.size();
+        waiting += queue.waiters.size();
+      }
+      return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private TaskQueue queue(String name) {
+    return queues.computeIfAbsent(name, n -> new TaskQueue());
+  }
+
+  /** Hands ready tasks to waiting consumers, oldest waiter first. */
+  private void dispatch(TaskQueue queue, List<Runnable> effects) {
+    while (!queue.ready.isEmpty() && !queue.waiters.isEmpty()) {
+      LeaseWaiter waiter = queue.waiters.pollFirst();
+      waiter.done = true;
+      List<Delivery> deliveries = take(queue, waiter.owner, waiter.max);
+      effects.add(() -> waiter.callback.accept(deliveries));
+    }
+  }
+
+  private List<Delivery> take(TaskQueue queue, long owner, int max) {
+    int count = Math.min(max, queue.ready.size());
+    if (count == 0) {
+      return List.of();
+    }
+    long deadline = ticker.nanos() + settings.visibilityTimeout().toNanos();
+    List<Delivery> deliveries = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      StoredTask task = queue.ready.pollFirst();
+      long leaseId = ++lastLeaseId;
+      leases.put(leaseId, task);
+      deliveries.add(task.deliver(leaseId, owner, deadline));
+    }
+    return deliveries;
+  }
+}

@@ -1,0 +1,81 @@
+package io.taskmaster.server.net;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.protocol.wire.Wire;
+import java.time.Duration;
+
+/**
+ * Network settings of the master. See docs/configuration.md for each knob's meaning and default.
+ *
+ * @param host the address to listen on (default 127.0.0.1: reachable from this machine only)
+ * @param port the port; 0 picks a free one
+ * @param authKey the shared key; null only when the operator chose {@code --insecure}
+ * @param maxFrameBytes the largest frame accepted after authentication
+ * @param handshakeTimeout how long a new connection has to authenticate
+ * @param maxConnections connections served at once; more are refused with TOO_MANY_CONNECTIONS
+ * @param maxHandshakesPerAddress connections from one address still authenticating at once
+ * @param maxPendingPerConnection waiting lease and result requests one connection may hold
+ * @param ioThreads event loop threads (0: Netty's default of two per core)
+ */
+public record MasterSettings(
+    String host,
+    int port,
+    AuthKey authKey,
+    int maxFrameBytes,
+    Duration handshakeTimeout,
+    int maxConnections,
+    int maxHandshakesPerAddress,
+    int maxPendingPerConnection,
+    int ioThreads) {
+
+  public MasterSettings {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be between 0 and 65535, was " + port);
+    }
+    if (maxFrameBytes < 1024) {
+      throw new IllegalArgumentException("the frame limit must be at least 1024 bytes, was " + maxFrameBytes);
+    }
+    if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+      throw new IllegalArgumentException("the handshake timeout must be positive, was " + handshakeTimeout);
+    }
+    if (maxConnections < 1 || maxHandshakesPerAddress < 1 || maxPendingPerConnection < 1 || ioThreads < 0) {
+      throw new IllegalArgumentException("connection limits must be at least 1");
+    }
+  }
+
+  /** Loopback, the given port and key, default limits. */
+  public static MasterSettings of(int port, AuthKey authKey) {
+    return new MasterSettings("127.0.0.1", port, authKey, Wire.DEFAULT_MAX_FRAME_BYTES, Duration.ofSeconds(10),
+        10_000, 64, 100_000, 0);
+  }
+
+  public MasterSettings withHost(String value) {
+    return new MasterSettings(value, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+  }
+
+  public MasterSettings withMaxFrameBytes(int value) {
+    return new MasterSettings(host, port, authKey, value, handshakeTimeout, maxConnections,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+  }
+
+  public MasterSettings withHandshakeTimeout(Duration value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, value, maxConnections,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+  }
+
+  public MasterSettings withMaxConnections(int value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, value,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+  }
+
+  public MasterSettings withMaxHandshakesPerAddress(int value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, value,
+        maxPendingPerConnection, ioThreads);
+  }
+
+  public MasterSettings withMaxPendingPerConnection(int value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
+        maxHandshakesPerAddress, value, ioThreads);
+  }
+}

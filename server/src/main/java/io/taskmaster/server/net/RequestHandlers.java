@@ -1,0 +1,162 @@
+package io.taskmaster.server.net;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.Names;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.protocol.message.Envelope;
+import io.taskmaster.protocol.message.ErrorCode;
+import io.taskmaster.protocol.message.Message;
+import io.taskmaster.protocol.message.Opcode;
+import io.taskmaster.server.engine.EngineException;
+import io.taskmaster.server.engine.LeaseWaiter;
+import io.taskmaster.server.engine.QueueEngine;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps each request opcode to a handler that decodes, calls the engine, and encodes. No business rules live here:
+ * they are the engine's. Engine refusals become non-fatal ERROR responses; the connection stays usable.
+ */
+final class RequestHandlers {
+  private static final Logger log = LoggerFactory.getLogger(RequestHandlers.class);
+  /** Lease waits are capped so a lost client's waiter cannot linger for long. */
+  private static final int MAX_WAIT_MILLIS = 60_000;
+
+  @FunctionalInterface
+  private interface Handler {
+    void handle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message);
+  }
+
+  private final QueueEngine engine;
+  private final int maxPending;
+  private final Map<Opcode, Handler> table = new EnumMap<>(Opcode.class);
+
+  RequestHandlers(QueueEngine engine, int maxPending) {
+    this.engine = engine;
+    this.maxPending = maxPending;
+    table.put(Opcode.PUT, this::put);
+    table.put(Opcode.LEASE, this::lease);
+    table.put(Opcode.SETTLE, this::settle);
+    table.put(Opcode.AWAIT_RESULT, this::awaitResult);
+    table.put(Opcode.SIZE, this::size);
+    table.put(Opcode.PING, (session, ctx, id, message) -> reply(ctx, id, new Message.Pong()));
+  }
+
+  void handle(ServerSession session, ChannelHandlerContext ctx, Envelope envelope) {
+    Handler handler = table.get(envelope.message().opcode());
+    if (handler == null) {
+      session.closeWith(ctx, envelope.requestId(), ErrorCode.UNKNOWN_OPCODE,
+          envelope.message().opcode() + " is not a request a client may send");
+      return;
+    }
+    try {
+      handler.handle(session, ctx, envelope.requestId(), envelope.message());
+    } catch (EngineException e) {
+      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.valueOf(e.reason().name()), e.getMessage()));
+    } catch (IllegalArgumentException e) {
+      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.INVALID_ARGUMENT, e.getMessage()));
+    }
+  }
+
+  private void put(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    Message.Put put = (Message.Put) message;
+    engine.put(put.tasks());
+    if (log.isDebugEnabled()) {
+      put.tasks().forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
+    }
+    reply(ctx, requestId, new Message.PutOk(put.tasks().size()));
+  }
+
+  private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    Message.Lease lease = (Message.Lease) message;
+    Names.requireValid("queue name", lease.queue());
+    int waitMillis = Math.max(0, Math.min(lease.waitMillis(), MAX_WAIT_MILLIS));
+    boolean waits = waitMillis > 0;
+    if (waits && !reservePending(session, ctx, requestId)) {
+      return;
+    }
+    LeaseAnswer answer = new LeaseAnswer(session, ctx, requestId, waits);
+    LeaseWaiter waiter = engine.lease(session.owner, lease.queue(), lease.max(), waits, answer);
+    if (waiter != null) {
+      answer.timer = ctx.executor().schedule(() -> engine.cancel(waiter), waitMillis, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Answers a lease once, from whichever thread the engine calls it on, and stops its timer. */
+  private static final class LeaseAnswer implements java.util.function.Consumer<List<Delivery>> {
+    private final ServerSession session;
+    private final ChannelHandlerContext ctx;
+    private final int requestId;
+    private final boolean pending;
+    volatile ScheduledFuture<?> timer;
+
+    LeaseAnswer(ServerSession session, ChannelHandlerContext ctx, int requestId, boolean pending) {
+      this.session = session;
+      this.ctx = ctx;
+      this.requestId = requestId;
+      this.pending = pending;
+    }
+
+    @Override
+    public void accept(List<Delivery> deliveries) {
+      if (pending) {
+        session.pending.decrementAndGet();
+      }
+      ScheduledFuture<?> scheduled = timer;
+      if (scheduled != null && !deliveries.isEmpty()) {
+        scheduled.cancel(false);
+      }
+      reply(ctx, requestId, new Message.Leased(deliveries));
+    }
+  }
+
+  private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    Message.Settle settle = (Message.Settle) message;
+    reply(ctx, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+  }
+
+  private void awaitResult(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    String taskId = ((Message.AwaitResult) message).taskId();
+    if (!reservePending(session, ctx, requestId)) {
+      return;
+    }
+    try {
+      engine.awaitResult(session.owner, taskId, (TaskResult result) -> {
+        session.pending.decrementAndGet();
+        reply(ctx, requestId, new Message.Result(result));
+      });
+    } catch (EngineException e) {
+      session.pending.decrementAndGet();
+      throw e;
+    }
+  }
+
+  private void size(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    String queue = ((Message.Size) message).queue();
+    reply(ctx, requestId, new Message.SizeOk(engine.size(Names.requireValid("queue name", queue))));
+  }
+
+  private boolean reservePending(ServerSession session, ChannelHandlerContext ctx, int requestId) {
+    if (session.pending.incrementAndGet() > maxPending) {
+      session.pending.decrementAndGet();
+      reply(ctx, requestId, new Message.Error(ErrorCode.BUSY, "this connection already has " + maxPending
+          + " waiting lease or result requests; wait for some to complete"));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Writes a response from any thread. The pipeline's FlushConsolidationHandler turns the many flushes of a read
+   * burst, or of a burst of engine callbacks, into few system calls.
+   */
+  static void reply(ChannelHandlerContext ctx, int requestId, Message message) {
+    ctx.writeAndFlush(new Envelope(requestId, message), ctx.voidPromise());
+  }
+}

@@ -1,0 +1,28 @@
+package io.taskmaster.server.net;
+
+import io.taskmaster.server.engine.QueueEngine;
+import java.time.Duration;
+import org.slf4j.LoggerFactory;
+
+/** What every connection of one server shares. */
+final class ServerContext {
+  final MasterSettings settings;
+  final QueueEngine engine;
+  final String name;
+  final ConnectionRegistry connections;
+  final AuthThrottle throttle;
+  final RequestHandlers handlers;
+  final RateLimitedLog authLog = new RateLimitedLog(LoggerFactory.getLogger("io.taskmaster.server.auth"),
+      Duration.ofSeconds(1));
+  final RateLimitedLog refusedLog = new RateLimitedLog(LoggerFactory.getLogger(ServerSession.class),
+      Duration.ofSeconds(1));
+
+  ServerContext(MasterSettings settings, QueueEngine engine, String name) {
+    this.settings = settings;
+    this.engine = engine;
+    this.name = name;
+    this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress());
+    this.throttle = new AuthThrottle(io.taskmaster.time.Ticker.system());
+    this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection());
+  }
+}

@@ -1,0 +1,184 @@
+package io.taskmaster.server.net;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.taskmaster.protocol.auth.Handshake;
+import io.taskmaster.protocol.message.Envelope;
+import io.taskmaster.protocol.message.ErrorCode;
+import io.taskmaster.protocol.message.Message;
+import io.taskmaster.protocol.wire.FrameDecoder;
+import io.taskmaster.protocol.wire.ProtocolException;
+import io.taskmaster.protocol.wire.Wire;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: the handshake, then requests handed to {@link RequestHandlers}. States:
+ *
+ * <pre>
+ *   connected ──HELLO sent──► AWAIT_AUTH ──AUTH ok──► READY ──► closed
+ *                                 └──wrong key / timeout / any other frame──► closed
+ * </pre>
+ *
+ * A server started without a key goes from HELLO straight to READY. When the connection closes, its leases go back
+ * to their queues.
+ */
+final class ServerSession extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
+  private static final AtomicLong OWNERS = new AtomicLong();
+
+  private enum State { AWAIT_AUTH, READY, CLOSING }
+
+  private final ServerContext server;
+  final long owner = OWNERS.incrementAndGet();
+  private final byte[] serverNonce = Handshake.nonce(Wire.NONCE_BYTES);
+  private State state = State.AWAIT_AUTH;
+  private InetSocketAddress peer;
+  private boolean admitted;
+  private boolean handshaking;
+  private ScheduledFuture<?> handshakeTimer;
+  /** Waiting lease and result requests, touched from engine callbacks on other threads. */
+  final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+
+  ServerSession(ServerContext server) {
+    this.server = server;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    peer = (InetSocketAddress) ctx.channel().remoteAddress();
+    String refusal = server.connections.admit(address());
+    if (refusal != null) {
+      server.refusedLog.warn("refusing connection from {}: {}", peer, refusal);
+      closeWith(ctx, 0, ErrorCode.TOO_MANY_CONNECTIONS, refusal);
+      return;
+    }
+    admitted = true;
+    handshaking = true;
+    boolean authRequired = server.settings.authKey() != null;
+    ctx.writeAndFlush(new Envelope(0, new Message.Hello(Wire.VERSION, authRequired, serverNonce, server.name)));
+    if (!authRequired) {
+      authenticated(ctx);
+      return;
+    }
+    long timeoutMillis = server.settings.handshakeTimeout().toMillis();
+    handshakeTimer = ctx.executor().schedule(() -> {
+      if (state == State.AWAIT_AUTH) {
+        server.refusedLog.warn("closing connection from {}: no authentication within {} ms", peer, timeoutMillis);
+        closeWith(ctx, 0, ErrorCode.HANDSHAKE_TIMEOUT, "no authentication within " + timeoutMillis + " ms");
+      }
+    }, timeoutMillis, TimeUnit.MILLISECONDS);
+
+  }
+
+  private InetAddress address() {
+    return peer.getAddress();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    Envelope envelope = (Envelope) msg;
+    switch (state) {
+      case READY -> server.handlers.handle(this, ctx, envelope);
+      case AWAIT_AUTH -> onAuth(ctx, envelope);
+      case CLOSING -> { }
+    }
+  }
+
+  private void onAuth(ChannelHandlerContext ctx, Envelope envelope) {
+    if (!(envelope.message() instanceof Message.Auth auth)) {
+      server.refusedLog.warn("closing connection from {}: {} before authentication", peer,
+          envelope.message().opcode());
+      closeWith(ctx, envelope.requestId(), ErrorCode.NOT_AUTHENTICATED,
+          "authenticate first: send AUTH after HELLO (got " + envelope.message().opcode() + ")");
+      return;
+    }
+    byte[] expected = Handshake.clientProof(server.settings.authKey(), serverNonce, auth.clientNonce());
+    if (Handshake.matches(expected, auth.clientProof())) {
+      ctx.writeAndFlush(new Envelope(envelope.requestId(), new Message.AuthOk(
+          Handshake.serverProof(server.settings.authKey(), serverNonce, auth.clientNonce()))));
+      authenticated(ctx);
+      return;
+    }
+    state = State.CLOSING;
+    Duration holdBack = server.throttle.failed(address());
+    server.authLog.warn("authentication failed for a client at {}: wrong auth key ({} failures from this address "
+        + "in the last minute)", peer, server.throttle.failures(address()));
+    ctx.executor().schedule(
+        () -> closeWith(ctx, envelope.requestId(), ErrorCode.AUTH_FAILED,
+            "authentication failed: the client's auth key does not match the master's"),
+        holdBack.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void authenticated(ChannelHandlerContext ctx) {
+    state = State.READY;
+    endHandshake();
+    ctx.pipeline().get(FrameDecoder.class).authenticated();
+    log.debug("client {} connected", peer);
+  }
+
+  private void endHandshake() {
+    if (handshaking) {
+      handshaking = false;
+      server.connections.handshakeEnded(address());
+    }
+    if (handshakeTimer != null) {
+      handshakeTimer.cancel(false);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    // Backpressure: a client that does not read its responses stops being read from, so neither its requests nor
+    // its pending responses can grow without bound.
+    ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (admitted) {
+      endHandshake();
+      server.connections.closed();
+      int returned = server.engine.disconnect(owner);
+      if (returned > 0) {
+        log.info("client {} disconnected holding {} lease(s); the tasks are ready again", peer, returned);
+      } else {
+        log.debug("client {} disconnected", peer);
+      }
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    if (root instanceof ProtocolException protocol) {
+      server.refusedLog.warn("closing connection from {}: {}", peer, protocol.getMessage());
+      closeWith(ctx, 0, protocol.code(), protocol.getMessage());
+    } else if (root instanceof IOException) {
+      log.debug("connection from {} failed: {}", peer, root.toString());
+      ctx.close();
+    } else {
+      log.error("unexpected error on the connection from {}; closing it", peer, root);
+      closeWith(ctx, 0, ErrorCode.INTERNAL, "internal error: " + root);
+    }
+  }
+
+  /** Sends a final ERROR frame, then closes. */
+  void closeWith(ChannelHandlerContext ctx, int requestId, ErrorCode code, String message) {
+    state = State.CLOSING;
+    ctx.channel().config().setAutoRead(false);
+    ctx.writeAndFlush(new Envelope(requestId, new Message.Error(code, message)))
+        .addListener(ChannelFutureListener.CLOSE);
+  }
+}

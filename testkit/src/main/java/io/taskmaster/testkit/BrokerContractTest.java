@@ -1,0 +1,309 @@
+package io.taskmaster.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.SettleStatus;
+import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskIds;
+import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskResult;
+import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.SubmitOptions;
+import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.queue.QueueEmptyException;
+import io.taskmaster.queue.RawQueue;
+import io.taskmaster.task.RemoteTaskException;
+import io.taskmaster.task.TaskError;
+import io.taskmaster.task.TaskType;
+import io.taskmaster.worker.BuiltinTasks;
+import io.taskmaster.worker.Worker;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every broker must do, whatever it runs on. A subclass supplies fresh, isolated brokers; each test gets its
+ * own queue names, so brokers may share state between tests.
+ */
+public abstract class BrokerContractTest {
+  private static final Duration SHORT_WAIT = Duration.ofMillis(200);
+  private static final Duration LONG_WAIT = Duration.ofSeconds(10);
+  private static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);
+
+  private final List<AutoCloseable> opened = new ArrayList<>();
+  private String queue;
+
+  /** A new client of the broker under test; every client of one test must see the same queues. */
+  protected abstract Broker openBroker();
+
+  protected Broker broker() {
+    Broker broker = openBroker();
+    opened.add(broker);
+    return broker;
+  }
+
+  @BeforeEach
+  void freshQueue() {
+    queue = "q-" + TaskIds.next();
+  }
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = opened.size() - 1; i >= 0; i--) {
+      opened.get(i).close();
+    }
+  }
+
+  private TaskMessage task(String payload) {
+    return new TaskMessage(TaskIds.next(), queue, "echo", Map.of(), payload.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String text(Delivery delivery) {
+    return new String(delivery.payload(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void leasesInPutOrder() {
+    Broker broker = broker();
+    broker.put(List.of(task("1"), task("2"), task("3"))).join();
+
+    List<Delivery> leased = broker.lease(queue, 10, SHORT_WAIT).join();
+
+    assertThat(leased).extracting(BrokerContractTest::text).containsExactly("1", "2", "3");
+    assertThat(leased).allSatisfy(delivery -> assertThat(delivery.attempt()).isEqualTo(1));
+  }
+
+  @Test
+  void leaseReturnsEmptyWhenNothingArrivesInTime() {
+    assertThat(broker().lease(queue, 1, SHORT_WAIT).join()).isEmpty();
+  }
+
+  @Test
+  void waitingLeaseIsAnsweredByALaterPut() {
+    Broker consumer = broker();
+    var leased = consumer.lease(queue, 1, LONG_WAIT);
+    broker().put(List.of(task("late"))).join();
+
+    assertThat(leased.join()).extracting(BrokerContractTest::text).containsExactly("late");
+  }
+
+  @Test
+  void leasedTaskIsInvisibleToOthersUntilReleased() {
+    Broker first = broker();
+    Broker second = broker();
+    first.put(List.of(task("only"))).join();
+    Delivery delivery = first.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    assertThat(second.lease(queue, 1, SHORT_WAIT).join()).isEmpty();
+    assertThat(first.settle(List.of(Settlement.release(delivery.leaseId()))).join())
+        .containsExactly(SettleStatus.OK);
+    Delivery again = second.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    assertThat(again.taskId()).isEqualTo(delivery.taskId());
+    assertThat(again.attempt()).isEqualTo(2);
+  }
+
+  @Test
+  void closingAClientReturnsItsLeases() {
+    Broker leaving = openBroker();
+    leaving.put(List.of(task("held"))).join();
+    Delivery delivery = leaving.lease(queue, 1, SHORT_WAIT).join().get(0);
+    leaving.close();
+
+    Delivery again = broker().lease(queue, 1, LONG_WAIT).join().get(0);
+
+    assertThat(again.taskId()).isEqualTo(delivery.taskId());
+  }
+
+  @Test
+  void ackDeliversTheResultToTheWaiter() {
+    Broker broker = broker();
+    TaskMessage message = task("x");
+    broker.put(List.of(message)).join();
+    var result = broker().result(message.id());
+    Delivery delivery = broker.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    broker.settle(List.of(Settlement.ack(delivery.leaseId(), "42".getBytes(StandardCharsets.UTF_8)))).join();
+
+    TaskResult outcome = result.join();
+    assertThat(outcome.succeeded()).isTrue();
+    assertThat(new String(outcome.value(), StandardCharsets.UTF_8)).isEqualTo("42");
+    assertThat(broker.result(message.id()).join().succeeded()).as("results stay readable").isTrue();
+  }
+
+  @Test
+  void failCarriesTheErrorToTheWaiter() {
+    Broker broker = broker();
+    TaskMessage message = task("x");
+    broker.put(List.of(message)).join();
+    Delivery delivery = broker.lease(queue, 1, SHORT_WAIT).join().get(0);
+    TaskError error = new TaskError("java.lang.IllegalStateException", "boom", "at Somewhere.run", "w-7");
+
+    broker.settle(List.of(Settlement.fail(delivery.leaseId(), error))).join();
+
+    assertThat(broker.result(message.id()).join().error()).isEqualTo(error);
+  }
+
+  @Test
+  void aLeaseIsSettledOnceOnlyAndOnlyByItsHolder() {
+    Broker holder = broker();
+    holder.put(List.of(task("x"))).join();
+    Delivery delivery = holder.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    assertThat(broker().settle(List.of(Settlement.ack(delivery.leaseId(), null))).join())
+        .containsExactly(SettleStatus.UNKNOWN_LEASE);
+    assertThat(holder.settle(List.of(Settlement.ack(delivery.leaseId(), null))).join())
+        .containsExactly(SettleStatus.OK);
+    assertThat(holder.settle(List.of(Settlement.ack(delivery.leaseId(), null))).join())
+        .containsExactly(SettleStatus.UNKNOWN_LEASE);
+  }
+
+  @Test
+  void duplicateTaskIdIsRefusedWholeBatch() {
+    Broker broker = broker();
+    TaskMessage first = task("a");
+    broker.put(List.of(first)).join();
+
+    assertThatThrownBy(() -> broker.put(List.of(task("b"), first)).join())
+        .isInstanceOf(CompletionException.class)
+        .cause().isInstanceOf(BrokerException.class)
+        .hasMessageContaining(first.id());
+    assertThat(broker.size(queue).join()).isEqualTo(1);
+  }
+
+  @Test
+  void resultOfAnUnknownTaskIsAClearError() {
+    assertThatThrownBy(() -> broker().result("no-such-task").join())
+        .cause().isInstanceOf(BrokerException.class).hasMessageContaining("no-such-task");
+  }
+
+  @Test
+  void sizeCountsReadyTasks() {
+    Broker broker = broker();
+    broker.put(List.of(task("1"), task("2"))).join();
+    broker.lease(queue, 1, SHORT_WAIT).join();
+
+    assertThat(broker.size(queue).join()).isEqualTo(1);
+  }
+
+  @Test
+  void rawQueueTakesWithTimeout() {
+    RawQueue raw = new RawQueue(broker(), queue);
+    raw.putJson(Map.of("n", 7));
+
+    assertThat(raw.size()).isEqualTo(1);
+    assertThat(raw.takeJson(SHORT_WAIT, Map.class)).contains(Map.of("n", 7));
+    assertThat(raw.take(SHORT_WAIT)).isEmpty();
+    assertThatThrownBy(() -> raw.takeOrThrow(SHORT_WAIT))
+        .isInstanceOf(QueueEmptyException.class)
+        .hasMessageContaining(queue).hasMessageContaining("200 ms");
+  }
+
+  @Test
+  void producerAndWorkerRoundTrip() {
+    Broker broker = broker();
+    try (Worker worker = Worker.builder(broker()).queue(queue).concurrency(2).start()) {
+      Producer producer = Producer.on(broker).withDefaults(SubmitOptions.queue(queue));
+
+      assertThat(producer.submit(SQUARE, 12).join()).isEqualTo(144);
+      List<TaskHandle<Integer>> handles = producer.submitAll(SQUARE, List.of(1, 2, 3, 4));
+      assertThat(handles).extracting(TaskHandle::join).containsExactly(1, 4, 9, 16);
+    }
+  }
+
+  @Test
+  void handlerExceptionReachesTheProducerWithItsRemoteStackTrace() {
+    Broker broker = broker();
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-contract").start()) {
+      TaskHandle<Void> handle = Producer.on(broker).submit(BuiltinTasks.FAIL, "on purpose", SubmitOptions.queue(queue));
+
+      assertThatThrownBy(handle::join)
+          .isInstanceOfSatisfying(RemoteTaskException.class, e -> {
+            assertThat(e.remoteType()).isEqualTo("java.lang.IllegalStateException");
+            assertThat(e.remoteMessage()).isEqualTo("on purpose");
+            assertThat(e.workerId()).isEqualTo("w-contract");
+            assertThat(e.remoteStackTrace()).contains("BuiltinTasks");
+            assertThat(e.getMessage()).contains(handle.id()).contains("w-contract").contains("on purpose");
+          });
+      assertThat(worker.isRunning()).as("a failing handler does not stop the worker").isTrue();
+      assertThat(Producer.on(broker).submit(SQUARE, 3, SubmitOptions.queue(queue)).join()).isEqualTo(9);
+    }
+  }
+
+  @Test
+  void unknownTaskTypeFailsWithTheWorkersName() {
+    Broker broker = broker();
+    TaskType<Integer, Integer> unknown = TaskType.of("no-such-type", Integer.class, Integer.class);
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-unknown").start()) {
+      assertThatThrownBy(() -> Producer.on(broker).submit(unknown, 1, SubmitOptions.queue(queue)).join())
+          .isInstanceOf(RemoteTaskException.class)
+          .hasMessageContaining("no handler registered for 'no-such-type' on worker w-unknown");
+    }
+  }
+
+  @Test
+  void manyProducersAndWorkersAnswerEveryTaskExactlyOnce() throws Exception {
+    int producers = 4;
+    int perProducer = 250;
+    AtomicInteger runs = new AtomicInteger();
+    Set<Integer> seen = ConcurrentHashMap.newKeySet();
+    TaskType<Integer, Integer> tracked = TaskType.of("tracked", Integer.class, Integer.class);
+    List<Worker> workers = new ArrayList<>();
+    for (int w = 0; w < 3; w++) {
+      workers.add(Worker.builder(broker()).queue(queue).concurrency(4).handle(tracked, n -> {
+        runs.incrementAndGet();
+        if (!seen.add(n)) {
+          throw new IllegalStateException("task " + n + " ran twice");
+        }
+        return n * 2;
+      }).start());
+    }
+    try {
+      List<Thread> threads = new ArrayList<>();
+      Set<Integer> answered = ConcurrentHashMap.newKeySet();
+      List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+      for (int p = 0; p < producers; p++) {
+        int base = p * perProducer;
+        Producer producer = Producer.on(broker()).withDefaults(SubmitOptions.queue(queue));
+        Thread thread = new Thread(() -> {
+          try {
+            List<TaskHandle<Integer>> handles = new ArrayList<>();
+            IntStream.range(base, base + perProducer).forEach(n -> handles.add(producer.submit(tracked, n)));
+            for (int i = 0; i < handles.size(); i++) {
+              assertThat(handles.get(i).join()).isEqualTo((base + i) * 2);
+              answered.add(base + i);
+            }
+          } catch (Throwable e) {
+            errors.add(e);
+          }
+        });
+        threads.add(thread);
+        thread.start();
+      }
+      for (Thread thread : threads) {
+        thread.join();
+      }
+      assertThat(errors).isEmpty();
+      assertThat(answered).hasSize(producers * perProducer);
+      assertThat(runs.get()).as("no task ran twice").isEqualTo(producers * perProducer);
+      assertThat(new HashSet<>(seen)).hasSize(producers * perProducer);
+    } finally {
+      workers.forEach(Worker::close);
+    }
+  }
+}
