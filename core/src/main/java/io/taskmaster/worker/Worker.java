@@ -14,12 +14,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -29,9 +36,9 @@ import org.slf4j.MDC;
 /**
  * Takes tasks from queues, runs their handlers and settles them.
  *
- * <p>Concurrency is bounded by one visible semaphore: a permit per task in hand. The leasing loop asks the broker for
- * as many tasks as there are free permits (so a worker with concurrency 1 leases one task, settles it, leases the
- * next), and each finished task returns its permit. A handler that throws fails its task and the worker goes on.
+ * <p>Concurrency is bounded by one visible semaphore: a permit per task in hand. A lease asks the broker for as many
+ * tasks as there are free permits (so a worker with concurrency 1 leases one task, settles it, leases the next), and
+ * each finished task returns its permit. A handler that throws fails its task and the worker goes on.
  *
  * <p>Shutdown ({@link #shutdown(Duration)}) stops leasing, lets the tasks in hand finish within a grace period, and
  * releases the ones that did not so that another worker gets them at once.
@@ -39,7 +46,13 @@ import org.slf4j.MDC;
 public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
-  /** How long one lease request waits on the broker before the loop checks for shutdown and asks again. */
+  /** Retries leases after a backoff; one daemon thread for every worker in the JVM. */
+  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "taskmaster-worker-timer");
+    thread.setDaemon(true);
+    return thread;
+  });
+  /** How long one lease request waits on the broker before it comes back empty and is sent again. */
   private static final Duration LEASE_POLL = Duration.ofSeconds(2);
 
   private final Broker broker;
@@ -51,7 +64,8 @@ public final class Worker implements AutoCloseable {
   private final Semaphore permits;
   private final ExecutorService executor;
   private final Map<Long, Delivery> inHand = new ConcurrentHashMap<>();
-  private final List<Thread> leasers = new ArrayList<>();
+  private final List<Leaser> leasers = new ArrayList<>();
+  private final Set<CompletableFuture<?>> settling = ConcurrentHashMap.newKeySet();
   private final AtomicLong succeeded = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
   private volatile boolean running;
@@ -80,19 +94,18 @@ public final class Worker implements AutoCloseable {
     return mode == Concurrency.CPU_BOUND ? Runtime.getRuntime().availableProcessors() : 1000;
   }
 
-  /** Starts one leasing loop per queue and returns at once. */
+  /** Starts leasing from every queue and returns at once. */
   public Worker start() {
     if (running) {
       throw new IllegalStateException("worker " + id + " is already running");
     }
     running = true;
     for (String queue : queues) {
-      Thread leaser = new Thread(() -> leaseLoop(queue), "taskmaster-leaser-" + id + "-" + queue);
-      leasers.add(leaser);
-      leaser.start();
+      leasers.add(new Leaser(queue));
     }
     log.info("worker {} serving {} on {} with concurrency {} ({}), handlers {}", id, queues, broker.describe(),
         concurrency, describeMode(), handlers.names());
+    leasers.forEach(Leaser::pump);
     return this;
   }
 
@@ -103,39 +116,50 @@ public final class Worker implements AutoCloseable {
     return TaskExecutors.virtualThreadsAvailable() ? "IO-bound, virtual threads" : "IO-bound, platform threads";
   }
 
-  private void leaseLoop(String queue) {
-    Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
-    boolean saidUnavailable = false;
-    while (running) {
-      int wanted;
-      try {
-        permits.acquire();
-        wanted = 1 + permits.drainPermits();
-      } catch (InterruptedException e) {
-        break;
-      }
-      List<Delivery> leased;
-      var request = broker.lease(queue, wanted, LEASE_POLL);
-      try {
-        leased = request.get();
-      } catch (InterruptedException e) {
-        permits.release(wanted);
-        request.thenAccept(this::releaseAll);
-        break;
-      } catch (ExecutionException e) {
-        permits.release(wanted);
-        if (!running) {
-          break;
+  /**
+   * Leases from one queue, event-driven: at most one lease request is in flight, asking for every free permit. It
+   * is sent again when a task finishes (so the settle and the next lease leave in the same write), when a long poll
+   * comes back empty, or after a backoff when the broker could not be reached.
+   */
+  private final class Leaser {
+    private final String queue;
+    private final AtomicBoolean inFlight = new AtomicBoolean();
+    private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
+    /** Only touched by the callback of the one lease in flight. */
+    private boolean saidUnavailable;
+
+    Leaser(String queue) {
+      this.queue = queue;
+    }
+
+    void pump() {
+      while (running && inFlight.compareAndSet(false, true)) {
+        int wanted = permits.drainPermits();
+        if (wanted > 0) {
+          broker.lease(queue, wanted, LEASE_POLL).whenComplete((leased, error) -> onLeased(wanted, leased, error));
+          return;
         }
-        if (!saidUnavailable) {
+        inFlight.set(false);
+        // A permit released between the drain and the reset saw inFlight set and left the lease to us.
+        if (permits.availablePermits() == 0) {
+          return;
+        }
+      }
+    }
+
+    private void onLeased(int wanted, List<Delivery> leased, Throwable error) {
+      if (error != null) {
+        permits.release(wanted);
+        if (running && !saidUnavailable) {
           log.warn("worker {} cannot lease from queue '{}' on {}: {}; retrying with backoff", id, queue,
-              broker.describe(), e.getCause().getMessage());
+              broker.describe(), rootMessage(error));
           saidUnavailable = true;
         }
-        if (!pause(backoff.next())) {
-          break;
-        }
-        continue;
+        TIMER.schedule(() -> {
+          inFlight.set(false);
+          pump();
+        }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
+        return;
       }
       if (saidUnavailable) {
         log.info("worker {} is leasing from queue '{}' again", id, queue);
@@ -143,36 +167,33 @@ public final class Worker implements AutoCloseable {
       }
       backoff.reset();
       permits.release(wanted - leased.size());
-      if (!running) {
-        releaseAll(leased);
-        permits.release(leased.size());
-        break;
-      }
       for (Delivery delivery : leased) {
+        dispatch(delivery);
+      }
+      inFlight.set(false);
+      pump();
+    }
+
+    private void dispatch(Delivery delivery) {
+      if (running) {
         inHand.put(delivery.leaseId(), delivery);
-        executor.execute(() -> run(delivery));
+        try {
+          executor.execute(() -> run(delivery, this));
+          return;
+        } catch (RejectedExecutionException stopping) {
+          inHand.remove(delivery.leaseId());
+        }
       }
+      releaseAll(List.of(delivery));
+      permits.release();
     }
   }
 
-  /** Waits {@code delay} unless the worker stops first; false when it stopped. */
-  private synchronized boolean pause(Duration delay) {
-    long deadline = System.nanoTime() + delay.toNanos();
-    try {
-      for (long left = delay.toNanos(); running && left > 0; left = deadline - System.nanoTime()) {
-        TimeUnit.NANOSECONDS.timedWait(this, left);
-      }
-    } catch (InterruptedException e) {
-      return false;
-    }
-    return running;
-  }
-
-  private void run(Delivery delivery) {
+  private void run(Delivery delivery, Leaser leaser) {
     MDC.put("taskId", delivery.taskId());
     try {
       Settlement settlement = execute(delivery);
-      broker.settle(List.of(settlement)).whenComplete((statuses, error) -> {
+      track(broker.settle(List.of(settlement))).whenComplete((statuses, error) -> {
         if (error != null) {
           log.warn("task {} ({}): its outcome could not be reported ({}); it will be delivered again",
               delivery.taskId(), delivery.type(), rootMessage(error));
@@ -185,6 +206,7 @@ public final class Worker implements AutoCloseable {
       inHand.remove(delivery.leaseId());
       MDC.remove("taskId");
       permits.release();
+      leaser.pump();
     }
   }
 
@@ -227,7 +249,14 @@ public final class Worker implements AutoCloseable {
     for (Delivery delivery : deliveries) {
       releases.add(Settlement.release(delivery.leaseId()));
     }
-    broker.settle(releases);
+    track(broker.settle(releases));
+  }
+
+  /** Remembers a settle until its answer arrives, so that shutdown can wait for it before the broker closes. */
+  private <T> CompletableFuture<T> track(CompletableFuture<T> settle) {
+    settling.add(settle);
+    settle.whenComplete((result, error) -> settling.remove(settle));
+    return settle;
   }
 
   private static String rootMessage(Throwable error) {
@@ -244,17 +273,6 @@ public final class Worker implements AutoCloseable {
       return inHand.isEmpty();
     }
     running = false;
-    synchronized (this) {
-      notifyAll();
-    }
-    leasers.forEach(Thread::interrupt);
-    for (Thread leaser : leasers) {
-      try {
-        leaser.join(grace.toMillis() + 1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
     executor.shutdown();
     boolean drained;
     try {
@@ -269,6 +287,15 @@ public final class Worker implements AutoCloseable {
           id, unfinished.size(), grace.toMillis());
       executor.shutdownNow();
       releaseAll(unfinished);
+    }
+    try {
+      CompletableFuture.allOf(settling.toArray(CompletableFuture[]::new)).get(grace.toMillis() + 1,
+          TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("worker {}: not every outcome reached the broker before shutdown ({}); those tasks will be delivered "
+          + "again", id, e.getMessage());
     }
     log.info("worker {} stopped: {} succeeded, {} failed", id, succeeded.get(), failed.get());
     return drained;

@@ -1,0 +1,232 @@
+package io.taskmaster.bench.load;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerOptions;
+import io.taskmaster.broker.Brokers;
+import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.SubmitOptions;
+import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.protocol.auth.Handshake;
+import io.taskmaster.server.master.Master;
+import io.taskmaster.server.net.MasterSettings;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The end-to-end load tool behind {@code taskmaster bench}: starts a master (unless {@code --connect}) and worker
+ * processes, runs the peer harness's workload, and prints one {@code RESULT} line.
+ */
+@Command(name = "taskmaster bench", mixinStandardHelpOptions = true,
+    description = {
+        "End-to-end throughput and latency of square tasks, the peer harness's workload.",
+        "single: each put awaited, then the results collected; each worker leases one task at a time.",
+        "batch: puts in batches of 1000 without waiting, workers lease many at once (prefetch)."
+    })
+public final class LoadBench implements Callable<Integer> {
+  private static final SubmitOptions QUEUE = SubmitOptions.queue("bench");
+  private static final int BATCH = 1000;
+
+  @Option(names = "--connect", paramLabel = "URI",
+      description = "Use this master (key from TASKMASTER_AUTHKEY) instead of starting one in this process.")
+  String connect;
+
+  @Option(names = "--tasks", defaultValue = "20000", description = "Timed tasks (default: ${DEFAULT-VALUE}).")
+  int tasks;
+
+  @Option(names = "--workers", defaultValue = "1", description = "Worker processes (default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--producers", defaultValue = "1", description = "Producer threads, one connection each "
+      + "(default: ${DEFAULT-VALUE}).")
+  int producers;
+
+  @Option(names = "--payload", defaultValue = "50", description = "Task JSON size in bytes (default: ${DEFAULT-VALUE}).")
+  int payload;
+
+  @Option(names = "--mode", defaultValue = "single", description = "single or batch (default: ${DEFAULT-VALUE}).")
+  String mode;
+
+  @Option(names = "--warmup", defaultValue = "20000",
+      description = "Untimed tasks first, and untimed round trips before latency (default: ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Option(names = "--rounds", defaultValue = "2000", description = "Timed latency round trips (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--json", description = "Also print the figures as one JSON line, in the peer harness's format.")
+  boolean json;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new LoadBench()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    boolean batch = switch (mode.toLowerCase(Locale.ROOT)) {
+      case "single" -> false;
+      case "batch" -> true;
+      default -> throw new CommandLine.ParameterException(new CommandLine(this), "--mode must be single or batch");
+    };
+    if (tasks < 1 || workers < 1 || producers < 1 || rounds < 1 || warmup < 0) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "counts must be positive");
+    }
+    String secret;
+    Master master = null;
+    String uri;
+    if (connect == null) {
+      secret = Base64.getEncoder().encodeToString(Handshake.nonce(32));
+      master = Master.start(MasterSettings.of(0, AuthKey.of(secret)));
+      uri = master.uri();
+    } else {
+      AuthKey key = AuthKey.fromEnvironment();
+      if (key == null) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--connect needs TASKMASTER_AUTHKEY");
+      }
+      secret = System.getenv(AuthKey.ENV).strip();
+      uri = connect;
+    }
+    List<Process> children = new ArrayList<>();
+    try {
+      for (int i = 1; i <= workers; i++) {
+        children.add(startWorker(uri, "w" + i, batch ? 64 : 1, secret));
+      }
+      AuthKey key = AuthKey.of(secret);
+      List<Broker> brokers = new ArrayList<>();
+      for (int p = 0; p < producers; p++) {
+        brokers.add(Brokers.open(uri, BrokerOptions.withKey(key)));
+      }
+      try {
+        progress("warm-up: %d untimed tasks", warmup);
+        run(brokers, warmup, batch, 0);
+        progress("throughput: %d tasks, %d worker(s), %d producer(s), %s mode", tasks, workers, producers, mode);
+        long started = System.nanoTime();
+        run(brokers, tasks, batch, 1_000_000_000L);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        double perSecond = tasks / seconds;
+        progress("latency: %d untimed then %d timed round trips", warmup, rounds);
+        double[] latencies = latency(brokers.get(0), warmup, rounds);
+        double p50 = percentile(latencies, 0.50);
+        double p99 = percentile(latencies, 0.99);
+        System.out.printf(Locale.ROOT, "RESULT tasks_per_s=%.1f p50_us=%.1f p99_us=%.1f%n", perSecond, p50, p99);
+        if (json) {
+          System.out.printf(Locale.ROOT, "{\"system\":\"taskmaster|java|%s\",\"test\":\"throughput+latency\","
+              + "\"workers\":%d,\"producers\":%d,\"n\":%d,\"payload\":%d,\"wall_s\":%.3f,\"tasks_per_s\":%.1f,"
+              + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"java\":\"%s\"}%n", mode, workers, producers, tasks, payload,
+              seconds, perSecond, p50, p99, Runtime.version());
+        }
+      } finally {
+        brokers.forEach(Broker::close);
+      }
+    } finally {
+      for (Process child : children) {
+        child.getOutputStream().close();
+      }
+      for (Process child : children) {
+        if (!child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+          child.destroyForcibly();
+        }
+      }
+      if (master != null) {
+        master.close();
+      }
+    }
+    return 0;
+  }
+
+  /** Runs {@code count} tasks split over the producers; ids start at {@code firstId}. */
+  private void run(List<Broker> brokers, int count, boolean batch, long firstId) throws Exception {
+    if (count == 0) {
+      return;
+    }
+    List<CompletableFuture<Void>> done = new ArrayList<>();
+    int share = count / brokers.size();
+    for (int p = 0; p < brokers.size(); p++) {
+      int mine = p == brokers.size() - 1 ? count - share * p : share;
+      long base = firstId + (long) p * share;
+      Producer producer = Producer.on(brokers.get(p)).withDefaults(QUEUE);
+      done.add(CompletableFuture.runAsync(() -> produce(producer, base, mine, batch)));
+    }
+    CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
+  }
+
+  private void produce(Producer producer, long base, int count, boolean batch) {
+    List<TaskHandle<BenchTasks.Squared>> handles = new ArrayList<>(count);
+    if (batch) {
+      for (int from = 0; from < count; from += BATCH) {
+        List<BenchTasks.Square> chunk = new ArrayList<>(BATCH);
+        for (int i = from; i < Math.min(count, from + BATCH); i++) {
+          chunk.add(BenchTasks.task(base + i, payload));
+        }
+        handles.addAll(producer.submitAll(BenchTasks.SQUARE, chunk));
+      }
+    } else {
+      for (int i = 0; i < count; i++) {
+        TaskHandle<BenchTasks.Squared> handle = producer.submit(BenchTasks.SQUARE, BenchTasks.task(base + i, payload));
+        handle.accepted().join();
+        handles.add(handle);
+      }
+    }
+    for (int i = 0; i < count; i++) {
+      BenchTasks.Squared result = handles.get(i).join();
+      long n = base + i;
+      if (result.r() != n * n) {
+        throw new IllegalStateException("task " + n + " came back as " + result.r());
+      }
+    }
+  }
+
+  private double[] latency(Broker broker, int untimed, int timed) {
+    Producer producer = Producer.on(broker).withDefaults(QUEUE);
+    for (int i = 0; i < untimed; i++) {
+      producer.submit(BenchTasks.SQUARE, BenchTasks.task(i, payload)).join();
+    }
+    double[] micros = new double[timed];
+    for (int i = 0; i < timed; i++) {
+      long started = System.nanoTime();
+      producer.submit(BenchTasks.SQUARE, BenchTasks.task(i, payload)).join();
+      micros[i] = (System.nanoTime() - started) / 1000.0;
+    }
+    return micros;
+  }
+
+  private static double percentile(double[] values, double fraction) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(fraction * sorted.length) - 1)];
+  }
+
+  private static Process startWorker(String uri, String id, int concurrency, String secret) throws IOException {
+    String java = ProcessHandle.current().info().command()
+        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        BenchWorker.class.getName(), uri, id, Integer.toString(concurrency))
+        .redirectError(ProcessBuilder.Redirect.INHERIT);
+    builder.environment().put(AuthKey.ENV, secret);
+    Process process = builder.start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    if (!"ready".equals(line)) {
+      process.destroyForcibly();
+      throw new IllegalStateException("worker " + id + " did not start (it said: " + line + ")");
+    }
+    return process;
+  }
+
+  private static void progress(String format, Object... args) {
+    System.err.printf("bench: " + format + "%n", args);
+  }
+}

@@ -1,0 +1,94 @@
+package io.taskmaster.cli.command;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.cli.ExitCodes;
+import io.taskmaster.cli.lifecycle.Termination;
+import io.taskmaster.cli.options.ByteSize;
+import io.taskmaster.cli.options.DurationConverter;
+import io.taskmaster.cli.options.KeyOptions;
+import io.taskmaster.cli.options.LoggingOptions;
+import io.taskmaster.server.master.Master;
+import io.taskmaster.server.net.MasterSettings;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "master", mixinStandardHelpOptions = true,
+    description = {
+        "Hosts task queues on the network. Workers and producers connect with the shared auth key.",
+        "Queues live in memory in this release: tasks not yet settled are lost when the master stops."
+    })
+public final class MasterCommand implements Callable<Integer>, Verbosity.HasLogging {
+  private static final Logger log = LoggerFactory.getLogger(MasterCommand.class);
+  /** Keys shorter than this are easy to guess offline from a captured handshake. */
+  private static final int WEAK_KEY_BYTES = 16;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1",
+      description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 for all).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "5000", description = "Port to listen on; 0 picks a free one "
+      + "(default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Mixin
+  KeyOptions key;
+
+  @Option(names = "--insecure", description = "Run without an auth key: anyone who can reach the port can put, "
+      + "take and settle tasks. For throw-away experiments only.")
+  boolean insecure;
+
+  @Option(names = "--max-frame", paramLabel = "SIZE", defaultValue = "16MiB", converter = ByteSize.class,
+      description = "Largest frame (and so task or result) accepted (default: ${DEFAULT-VALUE}).")
+  int maxFrame;
+
+  @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "10s",
+      converter = DurationConverter.class,
+      description = "Time a new connection has to authenticate (default: ${DEFAULT-VALUE}).")
+  Duration handshakeTimeout;
+
+  @Option(names = "--max-connections", defaultValue = "10000",
+      description = "Connections served at once (default: ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Mixin
+  LoggingOptions logging;
+
+  @Override
+  public LoggingOptions logging() {
+    return logging;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Termination termination = Termination.install();
+    logging.apply();
+    AuthKey authKey = key.key();
+    if (authKey == null && !insecure) {
+      throw new IllegalArgumentException("no auth key: pass --authkey-file FILE or set TASKMASTER_AUTHKEY "
+          + "(e.g. 'head -c 32 /dev/urandom | base64 > key.txt'); --insecure runs without one");
+    }
+    if (authKey != null && insecure) {
+      throw new IllegalArgumentException("--insecure contradicts the auth key that was given; drop one of them");
+    }
+    if (insecure) {
+      log.warn("**************************************************************************");
+      log.warn("* --insecure: NO AUTHENTICATION. Anyone who reaches {}:{} can read,", host, port);
+      log.warn("* put and settle tasks. Use an auth key for anything but an experiment.  *");
+      log.warn("**************************************************************************");
+    } else if (authKey.length() < WEAK_KEY_BYTES) {
+      log.warn("the auth key is only {} bytes; use at least {} random bytes", authKey.length(), WEAK_KEY_BYTES);
+    }
+    MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
+        .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections);
+    try (Master master = Master.start(settings)) {
+      termination.await();
+      log.info("stopping the master");
+    }
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,102 @@
+package io.taskmaster.cli.command;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.taskmaster.broker.Broker;
+import io.taskmaster.cli.ExitCodes;
+import io.taskmaster.cli.options.ConnectOptions;
+import io.taskmaster.cli.options.DurationConverter;
+import io.taskmaster.cli.options.LoggingOptions;
+import io.taskmaster.json.JsonCodec;
+import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.SubmitOptions;
+import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.task.TaskType;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "submit", mixinStandardHelpOptions = true,
+    description = {
+        "Submits one task. Prints its id, or with --wait its result as JSON.",
+        "Example: taskmaster submit --type square --arg 7 --wait"
+    })
+public final class SubmitCommand implements Callable<Integer>, Verbosity.HasLogging {
+
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  ConnectOptions connect;
+
+  @Option(names = "--queue", defaultValue = "tasks", description = "Queue to put on (default: ${DEFAULT-VALUE}).")
+  String queue;
+
+  @Option(names = "--type", required = true, description = "Task type, e.g. square, sleep, fail.")
+  String type;
+
+  @Option(names = "--arg", defaultValue = "null",
+      description = "The argument as JSON (7, \"text\", {\"a\":1}); text that is not JSON is sent as a string.")
+  String arg;
+
+  @Option(names = "--header", paramLabel = "NAME=VALUE", description = "A header for the task (repeatable).")
+  Map<String, String> headers = new LinkedHashMap<>();
+
+  @Option(names = "--wait", description = "Wait for the result and print it.")
+  boolean await;
+
+  @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s", converter = DurationConverter.class,
+      description = "With --wait, how long to wait for the result (default: ${DEFAULT-VALUE}).")
+  Duration timeout;
+
+  @Mixin
+  LoggingOptions logging;
+
+  @Override
+  public LoggingOptions logging() {
+    return logging;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    logging.apply();
+    JsonNode argument = parseArgument();
+    TaskType<JsonNode, JsonNode> taskType = TaskType.of(type, JsonNode.class, JsonNode.class);
+    SubmitOptions options = SubmitOptions.queue(queue);
+    for (Map.Entry<String, String> header : headers.entrySet()) {
+      options = options.header(header.getKey(), header.getValue());
+    }
+    try (Broker broker = connect.open()) {
+      TaskHandle<JsonNode> handle = Producer.on(broker).submit(taskType, argument, options);
+      if (!await) {
+        handle.accepted().join();
+        spec.commandLine().getOut().println(handle.id());
+        return ExitCodes.OK;
+      }
+      JsonNode result;
+      try {
+        result = handle.get(timeout);
+      } catch (TimeoutException e) {
+        spec.commandLine().getErr().println("taskmaster submit: " + e.getMessage());
+        return ExitCodes.FAILED;
+      }
+      spec.commandLine().getOut().println(JsonCodec.mapper().writeValueAsString(result));
+      return ExitCodes.OK;
+    }
+  }
+
+  private JsonNode parseArgument() {
+    try {
+      return JsonCodec.mapper().readTree(arg);
+    } catch (IOException e) {
+      return JsonCodec.mapper().getNodeFactory().textNode(arg);
+    }
+  }
+}

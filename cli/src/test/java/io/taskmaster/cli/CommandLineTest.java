@@ -1,0 +1,177 @@
+package io.taskmaster.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskmaster.testkit.JavaProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's three terminals: {@code taskmaster master}, {@code taskmaster worker}, {@code taskmaster submit},
+ * each a real JVM talking over loopback.
+ */
+class CommandLineTest {
+  private static final Duration START = Duration.ofSeconds(30);
+  private static final String SECRET = "s3cret-key-for-the-cli-test-0123456789";
+
+  @TempDir
+  Path dir;
+  private Path keyFile;
+  private final List<JavaProcess> children = new ArrayList<>();
+
+  @BeforeEach
+  void writeKey() throws IOException {
+    keyFile = dir.resolve("key.txt");
+    Files.writeString(keyFile, SECRET + "\n");
+  }
+
+  @AfterEach
+  void stopChildren() {
+    children.forEach(JavaProcess::close);
+  }
+
+  private JavaProcess taskmaster(Map<String, String> environment, String... args) {
+    JavaProcess child = JavaProcess.start(Main.class.getName(), List.of(args), environment);
+    children.add(child);
+    return child;
+  }
+
+  private String startMaster() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString());
+    return "taskmaster://127.0.0.1:" + master.awaitStderr("listening on taskmaster://127\\.0\\.0\\.1:(\\d+)", START);
+  }
+
+  private JavaProcess startWorker(String uri, String... extra) {
+    List<String> args = new ArrayList<>(List.of("worker", "--connect", uri, "--authkey-file", keyFile.toString(),
+        "--tasks", GreetingTasks.class.getName()));
+    args.addAll(List.of(extra));
+    JavaProcess worker = taskmaster(Map.of(), args.toArray(String[]::new));
+    worker.awaitStderr("worker \\S+ serving", START);
+    return worker;
+  }
+
+  private JavaProcess submit(String uri, String... extra) {
+    List<String> args = new ArrayList<>(List.of("submit", "--connect", uri, "--authkey-file", keyFile.toString()));
+    args.addAll(List.of(extra));
+    return taskmaster(Map.of(), args.toArray(String[]::new));
+  }
+
+  @Test
+  void masterWorkerAndSubmitInThreeProcesses() {
+    String uri = startMaster();
+    startWorker(uri, "--concurrency", "2");
+
+    JavaProcess square = submit(uri, "--queue", "tasks", "--type", "square", "--arg", "7", "--wait");
+    assertThat(square.awaitExit(START)).as(square.stderr()).isZero();
+    assertThat(square.stdout().strip()).isEqualTo("49");
+
+    JavaProcess greet = submit(uri, "--type", "greet", "--arg", "\"Ada\"", "--wait");
+    assertThat(greet.awaitExit(START)).as(greet.stderr()).isZero();
+    assertThat(greet.stdout().strip()).isEqualTo("\"hello, Ada\"");
+
+    JavaProcess noWait = submit(uri, "--type", "square", "--arg", "3");
+    assertThat(noWait.awaitExit(START)).isZero();
+    assertThat(noWait.stdout().strip()).matches("[0-9a-f-]{36}");
+  }
+
+  @Test
+  void failedTaskExitsOneWithTheRemoteError() {
+    String uri = startMaster();
+    startWorker(uri, "--id", "worker-x");
+
+    JavaProcess fail = submit(uri, "--type", "fail", "--arg", "\"no luck\"", "--wait", "--verbose");
+
+    assertThat(fail.awaitExit(START)).isEqualTo(ExitCodes.FAILED);
+    assertThat(fail.stderr()).contains("failed on worker worker-x").contains("IllegalStateException: no luck")
+        .contains("remote stack trace").contains("at io.taskmaster.worker.BuiltinTasks");
+  }
+
+  @Test
+  void unknownTypeFailsNamingTheWorker() {
+    String uri = startMaster();
+    startWorker(uri, "--id", "worker-y");
+
+    JavaProcess unknown = submit(uri, "--type", "resize", "--arg", "1", "--wait");
+
+    assertThat(unknown.awaitExit(START)).isEqualTo(ExitCodes.FAILED);
+    assertThat(unknown.stderr()).contains("no handler registered for 'resize' on worker worker-y");
+  }
+
+  @Test
+  void wrongKeyIsRefusedOnBothSidesWithoutShowingTheKey() throws IOException {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString());
+    String uri = "taskmaster://127.0.0.1:"
+        + master.awaitStderr("listening on taskmaster://127\\.0\\.0\\.1:(\\d+)", START);
+    Path wrong = dir.resolve("wrong.txt");
+    Files.writeString(wrong, "not-the-key-at-all");
+
+    JavaProcess submit = taskmaster(Map.of(), "submit", "--connect", uri, "--authkey-file", wrong.toString(),
+        "--type", "square", "--arg", "2", "--wait");
+
+    assertThat(submit.awaitExit(START)).isEqualTo(ExitCodes.AUTH_FAILED);
+    assertThat(submit.stderr()).contains("authentication failed").doesNotContain("not-the-key-at-all")
+        .doesNotContain(SECRET);
+    master.awaitStderr("authentication failed for a client at /127\\.0\\.0\\.1", START);
+    assertThat(master.stderr()).doesNotContain(SECRET).doesNotContain("not-the-key-at-all");
+
+    JavaProcess good = submit(uri, "--type", "square", "--arg", "2");
+    assertThat(good.awaitExit(START)).as("the master still serves others: %s", good.stderr()).isZero();
+  }
+
+  @Test
+  void keyFromTheEnvironmentWorks() {
+    String uri = startMaster();
+    startWorker(uri);
+
+    JavaProcess submit = taskmaster(Map.of("TASKMASTER_AUTHKEY", SECRET), "submit", "--connect", uri, "--type",
+        "square", "--arg", "12", "--wait");
+
+    assertThat(submit.awaitExit(START)).as(submit.stderr()).isZero();
+    assertThat(submit.stdout().strip()).isEqualTo("144");
+  }
+
+  @Test
+  void masterRefusesToStartWithoutAKey() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0");
+
+    assertThat(master.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(master.stderr()).contains("no auth key").contains("--authkey-file").contains("--insecure");
+  }
+
+  @Test
+  void insecureMasterWarnsLoudly() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--insecure");
+
+    master.awaitStderr("NO AUTHENTICATION", START);
+    master.terminate();
+    assertThat(master.awaitExit(START)).isZero();
+  }
+
+  @Test
+  void unreachableMasterExitsWithUnavailable() {
+    JavaProcess submit = submit("taskmaster://127.0.0.1:1", "--type", "square", "--arg", "2");
+
+    assertThat(submit.awaitExit(START)).isEqualTo(ExitCodes.UNAVAILABLE);
+    assertThat(submit.stderr()).contains("cannot reach the master at 127.0.0.1:1");
+  }
+
+  @Test
+  void helpAndBadOptionsFollowUnixHabits() {
+    JavaProcess help = taskmaster(Map.of(), "--help");
+    assertThat(help.awaitExit(START)).isZero();
+    assertThat(help.stdout()).contains("master").contains("worker").contains("submit").contains("demo");
+
+    JavaProcess bad = taskmaster(Map.of(), "submit", "--type", "square", "--no-such-option");
+    assertThat(bad.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(bad.stderr()).contains("--no-such-option");
+  }
+}

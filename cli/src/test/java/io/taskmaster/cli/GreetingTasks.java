@@ -1,0 +1,15 @@
+package io.taskmaster.cli;
+
+import io.taskmaster.task.TaskType;
+import io.taskmaster.worker.Handlers;
+import io.taskmaster.worker.TaskSet;
+
+/** A user's task set, loaded by {@code taskmaster worker --tasks io.taskmaster.cli.GreetingTasks}. */
+public final class GreetingTasks implements TaskSet {
+  public static final TaskType<String, String> GREET = TaskType.of("greet", String.class, String.class);
+
+  @Override
+  public void register(Handlers handlers) {
+    handlers.on(GREET, name -> "hello, " + name);
+  }
+}

@@ -1,0 +1,112 @@
+package io.taskmaster.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerOptions;
+import io.taskmaster.broker.Brokers;
+import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.server.master.Master;
+import io.taskmaster.server.net.MasterSettings;
+import io.taskmaster.testkit.JavaProcess;
+import io.taskmaster.worker.BuiltinTasks;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/** A worker JVM against a master in the test JVM: SIGTERM drain, reconnects, waiting for a master. */
+class WorkerLifecycleTest {
+  private static final String SECRET = "lifecycle-test-key-0123456789abcdef";
+  private static final AuthKey KEY = AuthKey.of(SECRET);
+  private static final Duration START = Duration.ofSeconds(30);
+
+  private static JavaProcess worker(String uri, String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of("worker", "--connect", uri, "--id", "w-life"));
+    args.addAll(List.of(extra));
+    return JavaProcess.start(Main.class.getName(), args, Map.of(AuthKey.ENV, SECRET));
+  }
+
+  @Test
+  void sigtermFinishesTheTaskInHandThenExitsZero() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess worker = worker(master.uri(), "--concurrency", "1")) {
+      worker.awaitStderr("worker w-life serving", START);
+      TaskHandle<Long> slow = Producer.on(broker).submit(BuiltinTasks.SLEEP, 1500L);
+      Awaitility.await("the worker holds the task").atMost(START)
+          .until(() -> master.engine().stats().leased() == 1);
+
+      worker.terminate();
+
+      assertThat(slow.result()).succeedsWithin(START).isEqualTo(1500L);
+      assertThat(worker.awaitExit(START)).as(worker.stderr()).isZero();
+      assertThat(worker.stderr()).contains("SIGTERM received").contains("1 succeeded");
+      assertThat(master.engine().stats().leased()).isZero();
+    }
+  }
+
+  @Test
+  void reconnectsAfterAMasterRestartAndSaysSoOnce() {
+    Master first = Master.start(MasterSettings.of(0, KEY));
+    int port = first.port();
+    try (JavaProcess worker = worker(first.uri())) {
+      worker.awaitStderr("worker w-life serving", START);
+      first.close();
+      worker.awaitStderr("lost the connection to the master", START);
+
+      try (Master second = Master.start(MasterSettings.of(port, KEY));
+          Broker broker = Brokers.open(second.uri(), BrokerOptions.withKey(KEY))) {
+        TaskHandle<Long> handle = Producer.on(broker).submit(BuiltinTasks.SQUARE, 9L);
+
+        assertThat(handle.result()).succeedsWithin(START).isEqualTo(81L);
+        worker.awaitStderr("reconnected to the master", START);
+        assertThat(count(worker.stderr(), "lost the connection to the master")).isEqualTo(1);
+        assertThat(count(worker.stderr(), "reconnected to the master")).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void waitsForAMasterThatIsNotUpYet() {
+    Master probe = Master.start(MasterSettings.of(0, KEY));
+    int port = probe.port();
+    probe.close();
+    try (JavaProcess worker = worker("taskmaster://127.0.0.1:" + port)) {
+      worker.awaitStderr("retrying until it is up", START);
+
+      try (Master master = Master.start(MasterSettings.of(port, KEY));
+          Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY))) {
+        TaskHandle<Long> handle = Producer.on(broker).submit(BuiltinTasks.SQUARE, 5L);
+        assertThat(handle.result()).succeedsWithin(START).isEqualTo(25L);
+      }
+    }
+  }
+
+  @Test
+  void killedWorkersTaskGoesToAnotherWorker() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess doomed = worker(master.uri(), "--concurrency", "1")) {
+      doomed.awaitStderr("worker w-life serving", START);
+      TaskHandle<Long> slow = Producer.on(broker).submit(BuiltinTasks.SLEEP, 60_000L);
+      Awaitility.await().atMost(START).until(() -> master.engine().stats().leased() == 1);
+
+      doomed.kill();
+      Awaitility.await("the lease returns").atMost(START).until(() -> master.engine().stats().leased() == 0);
+      assertThat(master.engine().size("tasks")).isEqualTo(1);
+      assertThat(slow.result()).isNotDone();
+    }
+  }
+
+  private static int count(String text, String needle) {
+    int count = 0;
+    for (int at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+      count++;
+    }
+    return count;
+  }
+}
