@@ -23,7 +23,8 @@ public final class Brokers {
   public static Broker open(String uri, BrokerOptions options) {
     URI parsed;
     try {
-      parsed = new URI(uri);
+      // "embedded:" alone is how users write it, but java.net.URI wants something after the colon.
+      parsed = new URI(uri.indexOf(':') == uri.length() - 1 ? uri + "default" : uri);
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException(
           "'" + uri + "' is not a valid broker URI (" + e.getReason() + "); try taskmaster://127.0.0.1:5000", e);

@@ -246,7 +246,8 @@ public final class MessageCodec {
   }
 
   private static List<Delivery> readDeliveries(ByteBuf in) {
-    int count = readCount(in, 26, "deliveries");
+    // task id (2), lease id (8), attempt (4), queue, type (2 each), header count (2), payload length (4)
+    int count = readCount(in, 24, "deliveries");
     List<Delivery> deliveries = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       deliveries.add(new Delivery(readString(in), in.readLong(), in.readInt(), readString(in), readString(in),

@@ -79,6 +79,11 @@ public final class MasterServer implements AutoCloseable {
     return context.connections.open();
   }
 
+  /** The failed-authentication throttle; package-private so tests can check its counts. */
+  AuthThrottle authThrottle() {
+    return context.throttle;
+  }
+
   /** Stops accepting, closes every connection (their leases return to the queues), and stops the event loops. */
   @Override
   public void close() {
