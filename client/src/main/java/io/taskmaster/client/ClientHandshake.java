@@ -30,6 +30,12 @@ final class ClientHandshake {
           + " but this client speaks version " + Wire.VERSION + "; use a client and master of matching releases");
     }
     if (!hello.authRequired()) {
+      if (key != null) {
+        // A master that skips authentication cannot prove it knows the key: it may be an impostor collecting tasks.
+        throw new AuthenticationException("authentication failed: the master at " + target + " runs without "
+            + "authentication (--insecure) but this client has an auth key; refusing to trust it. Start the master "
+            + "with the key, or connect without one");
+      }
       return null;
     }
     if (key == null) {

@@ -7,9 +7,11 @@ import io.netty.handler.codec.DecoderException;
 import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.BrokerUnavailableException;
 import io.taskmaster.protocol.message.Envelope;
+import io.taskmaster.protocol.message.ErrorCode;
 import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.ProtocolException;
+import io.taskmaster.protocol.wire.Rejected;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -87,6 +89,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof Rejected rejected) {
+      CompletableFuture<Message> response = pending.remove(rejected.requestId());
+      if (response != null) {
+        response.completeExceptionally(new BrokerException(rejected.code().name(), "the master's answer could not "
+            + "be read: " + rejected.message()));
+      }
+      return;
+    }
     Envelope envelope = (Envelope) msg;
     Message message = envelope.message();
     if (!ready.isDone()) {
@@ -95,7 +105,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
     CompletableFuture<Message> response = pending.remove(envelope.requestId());
     if (response == null) {
-      if (message instanceof Message.Error error && error.code().fatal()) {
+      if (message instanceof Message.Error error && error.code() == ErrorCode.SHUTTING_DOWN) {
+        failAll(lost(null));
+      } else if (message instanceof Message.Error error && error.code().fatal()) {
         failAll(new BrokerException(error.code().name(), "the master at " + target + " closed the connection: "
             + error.message()));
       }

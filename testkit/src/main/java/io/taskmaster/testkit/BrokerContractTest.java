@@ -119,6 +119,19 @@ public abstract class BrokerContractTest {
   }
 
   @Test
+  void releasedTasksGoBackToTheHeadInTheirOrder() {
+    Broker broker = broker();
+    broker.put(List.of(task("1"), task("2"), task("3"))).join();
+    List<Delivery> leased = broker.lease(queue, 2, SHORT_WAIT).join();
+
+    broker.settle(List.of(Settlement.release(leased.get(0).leaseId()), Settlement.release(leased.get(1).leaseId())))
+        .join();
+
+    assertThat(broker.lease(queue, 3, SHORT_WAIT).join()).extracting(BrokerContractTest::text)
+        .containsExactly("1", "2", "3");
+  }
+
+  @Test
   void closingAClientReturnsItsLeases() {
     Broker leaving = openBroker();
     leaving.put(List.of(task("held"))).join();

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * Cuts the byte stream into frames ({@code u32 length, u8 opcode, u32 request id, body}) and decodes each into an
- * {@link Envelope}. On the server side it first checks the client's preface (magic and version).
+ * {@link Envelope}, or a {@link Rejected} when a well-framed request carries a refused value. On the server side it first checks the client's preface (magic and version).
  *
  * <p>The length is checked against the current cap before a single body byte is buffered: before authentication
  * the cap is {@link Wire#PRE_AUTH_MAX_FRAME_BYTES}, afterwards the configured maximum. After the first protocol
@@ -111,6 +111,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       message = MessageCodec.decode(opcode, body);
     } catch (IndexOutOfBoundsException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "the " + opcode + " frame body is truncated");
+    } catch (ProtocolException e) {
+      if (e.code().fatal()) {
+        throw e;
+      }
+      out.add(new Rejected(requestId, e.code(), e.getMessage()));
+      return true;
     }
     out.add(new Envelope(requestId, message));
     return true;

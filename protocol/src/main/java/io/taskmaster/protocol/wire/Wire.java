@@ -1,6 +1,6 @@
 package io.taskmaster.protocol.wire;
 
-/** Constants of the framing layer (see docs/protocol.md, "Transport and framing"). */
+/** Constants of the framing layer (see docs/protocol.md, sections 2 and 3). */
 public final class Wire {
   /** The four bytes a client sends first: "TMQP". Anything else is another protocol and is closed at once. */
   public static final int MAGIC = 0x544D5150;

@@ -507,14 +507,19 @@ class FrameCodecTest {
     }
 
     @Test
-    void aTaskWithAnInvalidNameIsAnInvalidArgument() {
+    void aTaskWithAnInvalidNameIsRejectedWithoutBreakingTheStream() {
       byte[] body = new Body().i32(1).string("").string("q").string("").i16(0).i32(0).build();
+      EmbeddedChannel channel = serverSide(true);
 
-      ProtocolException error = failureOf(serverSide(true), concat(preface(Wire.VERSION),
-          rawFrame(Opcode.PUT.code(), 1, body)));
+      channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),
+          rawFrame(Opcode.PUT.code(), 7, body), frame(new Envelope(8, new Message.Ping())))));
 
-      assertThat(error.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
-      assertThat(error.getMessage()).contains("task id");
+      Rejected rejected = channel.readInbound();
+      assertThat(rejected.requestId()).isEqualTo(7);
+      assertThat(rejected.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+      assertThat(rejected.message()).contains("task id");
+      Envelope next = channel.readInbound();
+      assertThat(next.message()).isInstanceOf(Message.Ping.class);
     }
 
     @Test

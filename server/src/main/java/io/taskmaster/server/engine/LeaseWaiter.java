@@ -12,14 +12,16 @@ public final class LeaseWaiter {
   final long owner;
   final String queue;
   final int max;
+  final long maxBytes;
   final Consumer<List<Delivery>> callback;
   /** Guarded by the engine's lock; set once the waiter was answered or cancelled. */
   boolean done;
 
-  LeaseWaiter(long owner, String queue, int max, Consumer<List<Delivery>> callback) {
+  LeaseWaiter(long owner, String queue, int max, long maxBytes, Consumer<List<Delivery>> callback) {
     this.owner = owner;
     this.queue = queue;
     this.max = max;
+    this.maxBytes = maxBytes;
     this.callback = callback;
   }
 }

@@ -124,6 +124,15 @@ public final class QueueEngine {
    * empty list.
    */
   public LeaseWaiter lease(long owner, String queueName, int max, boolean wait, Consumer<List<Delivery>> callback) {
+    return lease(owner, queueName, max, Long.MAX_VALUE, wait, callback);
+  }
+
+  /**
+   * As {@link #lease(long, String, int, boolean, Consumer)}, handing out no more than {@code maxBytes} of payload at
+   * once (but always at least one task), so that a network front end's answer fits its frame limit.
+   */
+  public LeaseWaiter lease(
+      long owner, String queueName, int max, long maxBytes, boolean wait, Consumer<List<Delivery>> callback) {
     if (max < 1) {
       throw new EngineException(EngineException.Reason.INVALID_ARGUMENT,
           "a lease must ask for at least 1 task, asked for " + max);
@@ -133,9 +142,9 @@ public final class QueueEngine {
     lock.lock();
     try {
       TaskQueue queue = queue(queueName);
-      deliveries = take(queue, owner, max);
+      deliveries = take(queue, owner, max, maxBytes);
       if (deliveries.isEmpty() && wait) {
-        waiter = new LeaseWaiter(owner, queueName, max, callback);
+        waiter = new LeaseWaiter(owner, queueName, max, maxBytes, callback);
         queue.waiters.addLast(waiter);
       }
     } finally {
@@ -169,6 +178,7 @@ public final class QueueEngine {
   public List<SettleStatus> settle(long owner, List<Settlement> settlements) {
     List<Runnable> effects = new ArrayList<>();
     List<SettleStatus> statuses = new ArrayList<>(settlements.size());
+    List<StoredTask> released = new ArrayList<>();
     lock.lock();
     try {
       long now = ticker.nanos();
@@ -181,10 +191,7 @@ public final class QueueEngine {
         leases.remove(settlement.leaseId());
         statuses.add(SettleStatus.OK);
         if (settlement instanceof Settlement.Release) {
-          task.makeReady();
-          TaskQueue queue = queue(task.message.queue());
-          queue.ready.addFirst(task);
-          dispatch(queue, effects);
+          released.add(task);
           continue;
         }
         live.remove(task.message.id());
@@ -193,6 +200,7 @@ public final class QueueEngine {
             : TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result());
         complete(result, now, effects);
       }
+      returnToHead(released, effects);
     } finally {
       lock.unlock();
     }
@@ -256,18 +264,16 @@ public final class QueueEngine {
     int returned = 0;
     lock.lock();
     try {
-      Set<TaskQueue> touched = new HashSet<>();
+      List<StoredTask> owned = new ArrayList<>();
       for (Iterator<StoredTask> it = leases.values().iterator(); it.hasNext(); ) {
         StoredTask task = it.next();
         if (task.leaseOwner == owner) {
           it.remove();
-          task.makeReady();
-          TaskQueue queue = queue(task.message.queue());
-          queue.ready.addFirst(task);
-          touched.add(queue);
-          returned++;
+          owned.add(task);
         }
       }
+      owned.sort(java.util.Comparator.comparingLong(task -> task.leaseId));
+      returned = owned.size();
       for (TaskQueue queue : queues.values()) {
         for (Iterator<LeaseWaiter> it = queue.waiters.iterator(); it.hasNext(); ) {
           LeaseWaiter waiter = it.next();
@@ -279,9 +285,7 @@ public final class QueueEngine {
       }
       resultWaiters.values().forEach(list -> list.removeIf(waiter -> waiter.owner == owner));
       resultWaiters.values().removeIf(List::isEmpty);
-      for (TaskQueue queue : touched) {
-        dispatch(queue, effects);
-      }
+      returnToHead(owned, effects);
     } finally {
       lock.unlock();
     }
@@ -305,6 +309,24 @@ public final class QueueEngine {
     }
   }
 
+  /**
+   * Puts tasks back at the head of their queues, keeping their relative order (the earliest delivered first), and
+   * hands them to waiting consumers.
+   */
+  private void returnToHead(List<StoredTask> tasks, List<Runnable> effects) {
+    Set<TaskQueue> touched = new HashSet<>();
+    for (int i = tasks.size() - 1; i >= 0; i--) {
+      StoredTask task = tasks.get(i);
+      task.makeReady();
+      TaskQueue queue = queue(task.message.queue());
+      queue.ready.addFirst(task);
+      touched.add(queue);
+    }
+    for (TaskQueue queue : touched) {
+      dispatch(queue, effects);
+    }
+  }
+
   private TaskQueue queue(String name) {
     return queues.computeIfAbsent(name, n -> new TaskQueue());
   }
@@ -314,19 +336,24 @@ public final class QueueEngine {
     while (!queue.ready.isEmpty() && !queue.waiters.isEmpty()) {
       LeaseWaiter waiter = queue.waiters.pollFirst();
       waiter.done = true;
-      List<Delivery> deliveries = take(queue, waiter.owner, waiter.max);
+      List<Delivery> deliveries = take(queue, waiter.owner, waiter.max, waiter.maxBytes);
       effects.add(() -> waiter.callback.accept(deliveries));
     }
   }
 
-  private List<Delivery> take(TaskQueue queue, long owner, int max) {
+  private List<Delivery> take(TaskQueue queue, long owner, int max, long maxBytes) {
     int count = Math.min(max, queue.ready.size());
     if (count == 0) {
       return List.of();
     }
     long deadline = ticker.nanos() + settings.visibilityTimeout().toNanos();
     List<Delivery> deliveries = new ArrayList<>(count);
+    long bytes = 0;
     for (int i = 0; i < count; i++) {
+      bytes += queue.ready.peekFirst().message.payload().length;
+      if (i > 0 && bytes > maxBytes) {
+        break;
+      }
       StoredTask task = queue.ready.pollFirst();
       long leaseId = ++lastLeaseId;
       leases.put(leaseId, task);

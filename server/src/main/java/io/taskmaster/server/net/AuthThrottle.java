@@ -15,7 +15,8 @@ final class AuthThrottle {
   private static final int FREE_FAILURES = 5;
   private static final long WINDOW_NANOS = Duration.ofMinutes(1).toNanos();
   private static final long FIRST_DELAY_MILLIS = 100;
-  private static final long MAX_DELAY_MILLIS = 5_000;
+  /** Below the clients' default connect timeout (5 s), so a throttled client still hears "wrong key". */
+  private static final long MAX_DELAY_MILLIS = 2_000;
 
   private record Failures(int count, long lastNanos) {}
 

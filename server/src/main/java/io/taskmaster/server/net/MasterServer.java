@@ -11,6 +11,9 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.taskmaster.protocol.message.Envelope;
+import io.taskmaster.protocol.message.ErrorCode;
+import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.FrameEncoder;
@@ -90,6 +93,9 @@ public final class MasterServer implements AutoCloseable {
     if (listener != null) {
       listener.close().syncUninterruptibly();
     }
+    // Tell every client why, so that workers reconnect (to this master's successor) instead of reporting an error.
+    channels.writeAndFlush(new Envelope(0, new Message.Error(ErrorCode.SHUTTING_DOWN, "the master is shutting down")))
+        .awaitUninterruptibly(2, TimeUnit.SECONDS);
     channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     if (boss != null) {
       boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -27,6 +27,10 @@ final class RequestHandlers {
   private static final Logger log = LoggerFactory.getLogger(RequestHandlers.class);
   /** Lease waits are capped so a lost client's waiter cannot linger for long. */
   private static final int MAX_WAIT_MILLIS = 60_000;
+  /** Tasks one LEASE may ask for; more buys nothing but a long frame. */
+  static final int MAX_LEASE_BATCH = 10_000;
+  /** Room in a LEASED frame for everything but the payloads. */
+  private static final int FRAME_OVERHEAD_BYTES = 64 * 1024;
 
   @FunctionalInterface
   private interface Handler {
@@ -35,11 +39,14 @@ final class RequestHandlers {
 
   private final QueueEngine engine;
   private final int maxPending;
+  /** Payload bytes one LEASED frame may carry, so that it fits the frame limit. */
+  private final long leaseBytes;
   private final Map<Opcode, Handler> table = new EnumMap<>(Opcode.class);
 
-  RequestHandlers(QueueEngine engine, int maxPending) {
+  RequestHandlers(QueueEngine engine, int maxPending, int maxFrameBytes) {
     this.engine = engine;
     this.maxPending = maxPending;
+    this.leaseBytes = Math.max(1, maxFrameBytes - FRAME_OVERHEAD_BYTES);
     table.put(Opcode.PUT, this::put);
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
@@ -61,6 +68,10 @@ final class RequestHandlers {
       reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.valueOf(e.reason().name()), e.getMessage()));
     } catch (IllegalArgumentException e) {
       reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.INVALID_ARGUMENT, e.getMessage()));
+    } catch (RuntimeException e) {
+      log.error("{} request {} failed inside the master", envelope.message().opcode(), envelope.requestId(), e);
+      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.INTERNAL, "internal error in the master ("
+          + e.getClass().getSimpleName() + "); the request was not carried out"));
     }
   }
 
@@ -76,13 +87,17 @@ final class RequestHandlers {
   private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Lease lease = (Message.Lease) message;
     Names.requireValid("queue name", lease.queue());
+    if (lease.max() < 1 || lease.max() > MAX_LEASE_BATCH) {
+      throw new IllegalArgumentException("a lease must ask for 1 to " + MAX_LEASE_BATCH + " tasks, asked for "
+          + lease.max());
+    }
     int waitMillis = Math.max(0, Math.min(lease.waitMillis(), MAX_WAIT_MILLIS));
     boolean waits = waitMillis > 0;
     if (waits && !reservePending(session, ctx, requestId)) {
       return;
     }
     LeaseAnswer answer = new LeaseAnswer(session, ctx, requestId, waits);
-    LeaseWaiter waiter = engine.lease(session.owner, lease.queue(), lease.max(), waits, answer);
+    LeaseWaiter waiter = engine.lease(session.owner, lease.queue(), lease.max(), leaseBytes, waits, answer);
     if (waiter != null) {
       answer.timer = ctx.executor().schedule(() -> engine.cancel(waiter), waitMillis, TimeUnit.MILLISECONDS);
     }

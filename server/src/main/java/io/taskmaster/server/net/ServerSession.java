@@ -11,6 +11,7 @@ import io.taskmaster.protocol.message.ErrorCode;
 import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.ProtocolException;
+import io.taskmaster.protocol.wire.Rejected;
 import io.taskmaster.protocol.wire.Wire;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -86,6 +87,14 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof Rejected rejected) {
+      if (state == State.READY) {
+        RequestHandlers.reply(ctx, rejected.requestId(), new Message.Error(rejected.code(), rejected.message()));
+      } else {
+        closeWith(ctx, rejected.requestId(), ErrorCode.NOT_AUTHENTICATED, "authenticate first: send AUTH after HELLO");
+      }
+      return;
+    }
     Envelope envelope = (Envelope) msg;
     switch (state) {
       case READY -> server.handlers.handle(this, ctx, envelope);
@@ -140,7 +149,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // Backpressure: a client that does not read its responses stops being read from, so neither its requests nor
     // its pending responses can grow without bound.
-    ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+    ctx.channel().config().setAutoRead(ctx.channel().isWritable() && state != State.CLOSING);
     ctx.fireChannelWritabilityChanged();
   }
 

@@ -111,6 +111,20 @@ class AuthenticationTest {
     }
   }
 
+  /**
+   * A client holding a key refuses a master that skips authentication: such a master cannot prove it knows the key
+   * and could be an impostor collecting tasks.
+   */
+  @Test
+  void aClientWithAKeyRefusesAMasterWithoutAuthentication() {
+    try (Master master = Master.start(MasterSettings.of(0, null))) {
+      Throwable thrown = catchThrowable(() -> connect(master.port(), KEY));
+
+      assertThat(thrown).isInstanceOf(AuthenticationException.class).hasMessageContaining("runs without authentication");
+      assertNoKeyIn(allMessages(thrown));
+    }
+  }
+
   @Test
   void aWrongKeyIsRefusedWithAnAuthenticationErrorThatNamesNoKey() {
     try (Master master = Master.start(MasterSettings.of(0, KEY))) {

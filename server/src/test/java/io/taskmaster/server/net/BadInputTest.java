@@ -63,6 +63,69 @@ class BadInputTest {
     return new TaskMessage(id, "q", "t", Map.of(), "{}".getBytes(StandardCharsets.UTF_8));
   }
 
+  // -- invalid values in a well-framed request -----------------------------------------------------------------
+
+  /** A put naming an empty queue is refused on its own; the connection stays usable for the next request. */
+  @Test
+  void anInvalidNameInAPutIsRefusedAndTheConnectionStaysUsable() throws Exception {
+    try (Master master = keyedMaster(); RawClient client = RawClient.connect(master.port())) {
+      client.authenticate(KEY);
+      byte[] body = new java.io.ByteArrayOutputStream() {
+        {
+          // one task: id "t", queue "" (invalid), type "", no headers, empty payload
+          writeBytes(new byte[] {0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+        }
+      }.toByteArray();
+      java.io.ByteArrayOutputStream frame = new java.io.ByteArrayOutputStream();
+      java.io.DataOutputStream out = new java.io.DataOutputStream(frame);
+      out.writeInt(5 + body.length);
+      out.writeByte(io.taskmaster.protocol.message.Opcode.PUT.code());
+      out.writeInt(41);
+      out.write(body);
+      client.write(frame.toByteArray());
+
+      Envelope refused = client.readFrame();
+      assertThat(refused.requestId()).isEqualTo(41);
+      assertThat(((Message.Error) refused.message()).code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+      assertThat(((Message.Error) refused.message()).message()).contains("queue name must not be empty");
+
+      client.send(42, new Message.Ping());
+      Envelope pong = client.readFrame();
+      assertThat(pong.requestId()).isEqualTo(42);
+      assertThat(pong.message()).isInstanceOf(Message.Pong.class);
+      assertThat(master.engine().stats().ready()).isZero();
+    }
+  }
+
+  /** A lease that asks for no task is refused, and does not use up the connection's allowance of waiting requests. */
+  @Test
+  void aLeaseForZeroTasksIsRefusedWithoutLeakingAWaitSlot() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY).withMaxPendingPerConnection(2));
+        RawClient client = RawClient.connect(master.port())) {
+      client.authenticate(KEY);
+      for (int i = 1; i <= 5; i++) {
+        client.send(i, new Message.Lease("q", 0, 1000));
+        assertThat(client.readError(ErrorCode.INVALID_ARGUMENT)).contains("1 to");
+      }
+      client.send(9, new Message.Lease("q", 1, 50));
+      Envelope leased = client.readFrame();
+      assertThat(leased.message()).isEqualTo(new Message.Leased(List.of()));
+    }
+  }
+
+  /** Closing the master tells clients why: SHUTTING_DOWN, so workers reconnect to its successor quietly. */
+  @Test
+  void aClosingMasterSaysItIsShuttingDown() throws Exception {
+    Master master = keyedMaster();
+    try (RawClient client = RawClient.connect(master.port())) {
+      client.authenticate(KEY);
+      master.close();
+
+      assertThat(client.readError(ErrorCode.SHUTTING_DOWN)).contains("shutting down");
+      client.awaitClosedByPeer();
+    }
+  }
+
   // -- row 24: oversized length before authentication ---------------------------------------------------------
 
   static Stream<Arguments> preAuthLengths() {
