@@ -31,6 +31,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private final String target;
   private final ClientHandshake handshake;
   private final Consumer<Connection> onClose;
+  private final Consumer<io.taskmaster.broker.TaskResult> onResult;
   final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final Map<Integer, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Envelope> outbox = new ConcurrentLinkedQueue<>();
@@ -39,10 +40,12 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private volatile Channel channel;
   private volatile boolean closed;
 
-  Connection(String target, ClientHandshake handshake, Consumer<Connection> onClose) {
+  Connection(String target, ClientHandshake handshake, Consumer<Connection> onClose,
+      Consumer<io.taskmaster.broker.TaskResult> onResult) {
     this.target = target;
     this.handshake = handshake;
     this.onClose = onClose;
+    this.onResult = onResult;
   }
 
   /** Sends a request; the future completes with its response, or fails with the server's error. */
@@ -101,6 +104,10 @@ final class Connection extends ChannelInboundHandlerAdapter {
     Message message = envelope.message();
     if (!ready.isDone()) {
       onHandshake(ctx, message);
+      return;
+    }
+    if (envelope.requestId() == 0 && message instanceof Message.Result pushed) {
+      onResult.accept(pushed.result());
       return;
     }
     CompletableFuture<Message> response = pending.remove(envelope.requestId());

@@ -15,6 +15,7 @@ import io.taskmaster.broker.BrokerUnavailableException;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.protocol.message.Message;
@@ -22,6 +23,7 @@ import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.FrameEncoder;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -76,7 +78,8 @@ public final class RemoteBroker implements Broker {
   }
 
   private Connection openConnection() {
-    Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed);
+    Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
+        this::onPushedResult);
     Bootstrap bootstrap = new Bootstrap()
         .group(EVENT_LOOPS)
         .channel(Transports.channel())
@@ -175,16 +178,58 @@ public final class RemoteBroker implements Broker {
 
   @Override
   public CompletableFuture<Void> put(List<TaskMessage> tasks) {
+    CompletableFuture<Void> tooLarge = checkSize(tasks);
+    return tooLarge != null ? tooLarge : request(new Message.Put(tasks)).thenApply(response -> null);
+  }
+
+  /** A failed future when the tasks cannot fit one frame, else null. */
+  private CompletableFuture<Void> checkSize(List<TaskMessage> tasks) {
     long bytes = 8;
     for (TaskMessage task : tasks) {
       bytes += task.payload().length + 3L * 256 + 64;
     }
-    if (bytes > options.maxFrameBytes()) {
-      return CompletableFuture.failedFuture(new BrokerException("FRAME_TOO_LARGE", "a put of " + tasks.size()
-          + " task(s) and about " + bytes + " bytes exceeds the frame limit of " + options.maxFrameBytes()
-          + " bytes; split the batch or make the payloads smaller"));
+    if (bytes <= options.maxFrameBytes()) {
+      return null;
     }
-    return request(new Message.Put(tasks)).thenApply(response -> null);
+    return CompletableFuture.failedFuture(new BrokerException("FRAME_TOO_LARGE", "a put of " + tasks.size()
+        + " task(s) and about " + bytes + " bytes exceeds the frame limit of " + options.maxFrameBytes()
+        + " bytes; split the batch or make the payloads smaller"));
+  }
+
+  /** One SUBMIT request: the master acknowledges the put and pushes each result when its task is settled. */
+  @Override
+  public Submission submit(List<TaskMessage> tasks) {
+    List<CompletableFuture<TaskResult>> results = new ArrayList<>(tasks.size());
+    for (TaskMessage task : tasks) {
+      CompletableFuture<TaskResult> future = new CompletableFuture<>();
+      CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(task.id(), future);
+      if (existing != null) {
+        results.add(existing);
+        continue;
+      }
+      future.whenComplete((result, error) -> resultWaits.remove(task.id(), future));
+      results.add(future);
+    }
+    CompletableFuture<Void> accepted = checkSize(tasks);
+    if (accepted == null) {
+      accepted = request(new Message.Submit(tasks)).thenApply(response -> null);
+    }
+    accepted.whenComplete((ok, error) -> {
+      if (error != null && !(unwrap(error) instanceof BrokerUnavailableException)) {
+        // Refused: no result will come. (A lost connection keeps the waits: the put may have landed.)
+        for (int i = 0; i < tasks.size(); i++) {
+          results.get(i).completeExceptionally(unwrap(error));
+        }
+      }
+    });
+    return new Submission(accepted, results);
+  }
+
+  private void onPushedResult(TaskResult result) {
+    CompletableFuture<TaskResult> future = resultWaits.get(result.taskId());
+    if (future != null) {
+      future.complete(result);
+    }
   }
 
   @Override

@@ -28,6 +28,19 @@ public interface Broker extends AutoCloseable {
   /** Settles leases (ack with a result, fail with an error, or release back to the queue). */
   CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements);
 
+  /**
+   * Puts tasks and waits for their results in one step. A remote broker sends both in one request, and the master
+   * pushes each result when its task is settled; other brokers may simply combine {@link #put} and {@link #result}.
+   */
+  default Submission submit(List<TaskMessage> tasks) {
+    CompletableFuture<Void> accepted = put(tasks);
+    List<CompletableFuture<TaskResult>> results = new java.util.ArrayList<>(tasks.size());
+    for (TaskMessage task : tasks) {
+      results.add(result(task.id()));
+    }
+    return new Submission(accepted, results);
+  }
+
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 

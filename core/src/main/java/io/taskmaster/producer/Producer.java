@@ -1,6 +1,7 @@
 package io.taskmaster.producer;
 
 import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskIds;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskResult;
@@ -14,8 +15,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Submits tasks and hands back their results as futures. Thread-safe; one producer can serve a whole application.
  *
- * <p>A submit writes the put and the wait for the result together: a remote broker pipelines both in one write, so
- * a task costs one round trip to be accepted and its result is pushed when it is settled, without polling.
+ * <p>A submit puts tasks and subscribes to their results in one request (see {@link Broker#submit}): a task costs one
+ * round trip to be accepted, and its result is pushed when it is settled, without polling.
  */
 public final class Producer {
   private final Broker broker;
@@ -55,13 +56,14 @@ public final class Producer {
       messages.add(new TaskMessage(
           TaskIds.next(), options.queue(), type.name(), options.headers(), type.encodeArgument(argument)));
     }
-    CompletableFuture<Void> accepted = broker.put(messages);
+    Submission submission = broker.submit(messages);
+    CompletableFuture<Void> accepted = submission.accepted();
     List<TaskHandle<R>> handles = new ArrayList<>(messages.size());
-    for (TaskMessage message : messages) {
-      CompletableFuture<TaskResult> outcome = broker.result(message.id());
-      // A refused put explains itself better than the "unknown task" the result request then gets.
-      CompletableFuture<R> result = accepted.thenCombine(outcome, (ok, taskResult) -> decode(type, taskResult));
-      handles.add(new TaskHandle<>(message.id(), type.name(), accepted, result));
+    for (int i = 0; i < messages.size(); i++) {
+      // A refused put explains itself better than whatever its result wait then reports.
+      CompletableFuture<R> result = accepted.thenCombine(submission.results().get(i),
+          (ok, taskResult) -> decode(type, taskResult));
+      handles.add(new TaskHandle<>(messages.get(i).id(), type.name(), accepted, result));
     }
     return handles;
   }

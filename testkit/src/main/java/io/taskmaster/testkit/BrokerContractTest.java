@@ -240,6 +240,20 @@ public abstract class BrokerContractTest {
   }
 
   @Test
+  void aPrefetchingWorkerAnswersEveryTaskInItsBatches() {
+    Broker broker = broker();
+    try (Worker worker = Worker.builder(broker()).queue(queue).concurrency(2).prefetch(100).start()) {
+      List<Integer> numbers = IntStream.range(0, 500).boxed().toList();
+      List<TaskHandle<Integer>> handles =
+          Producer.on(broker).submitAll(SQUARE, numbers, SubmitOptions.queue(queue));
+
+      assertThat(handles).extracting(TaskHandle::join).containsExactlyElementsOf(
+          numbers.stream().map(n -> n * n).toList());
+      assertThat(worker.succeeded()).isEqualTo(500);
+    }
+  }
+
+  @Test
   void handlerExceptionReachesTheProducerWithItsRemoteStackTrace() {
     Broker broker = broker();
     try (Worker worker = Worker.builder(broker()).queue(queue).id("w-contract").start()) {

@@ -8,7 +8,7 @@ import io.taskmaster.worker.Worker;
 
 /**
  * A worker process for the load tool: serves {@link BenchTasks#SQUARE} on queue {@code bench}. Arguments: URI,
- * worker id, concurrency. The key comes from {@code TASKMASTER_AUTHKEY}. Runs until its parent closes its stdin.
+ * worker id, concurrency, prefetch. The key comes from {@code TASKMASTER_AUTHKEY}. Runs until its parent closes its stdin.
  */
 public final class BenchWorker {
   private BenchWorker() {}
@@ -17,9 +17,10 @@ public final class BenchWorker {
     String uri = args[0];
     String id = args[1];
     int concurrency = Integer.parseInt(args[2]);
+    int prefetch = Integer.parseInt(args[3]);
     AuthKey key = AuthKey.fromEnvironment();
     try (Broker broker = Brokers.open(uri, BrokerOptions.withKey(key))) {
-      Worker worker = Worker.builder(broker).id(id).queue("bench").concurrency(concurrency)
+      Worker worker = Worker.builder(broker).id(id).queue("bench").concurrency(concurrency).prefetch(prefetch)
           .handle(BenchTasks.SQUARE, task -> new BenchTasks.Squared(task.id(), task.n() * task.n(), id))
           .start();
       System.out.println("ready");

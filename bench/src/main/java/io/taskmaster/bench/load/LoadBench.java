@@ -102,7 +102,9 @@ public final class LoadBench implements Callable<Integer> {
     List<Process> children = new ArrayList<>();
     try {
       for (int i = 1; i <= workers; i++) {
-        children.add(startWorker(uri, "w" + i, batch ? 64 : 1, secret));
+        // single: lease one, settle it, lease the next. batch: a thread per core, 256 tasks leased ahead.
+        children.add(startWorker(uri, "w" + i, batch ? Runtime.getRuntime().availableProcessors() : 1,
+            batch ? 256 : 0, secret));
       }
       AuthKey key = AuthKey.of(secret);
       List<Broker> brokers = new ArrayList<>();
@@ -209,11 +211,12 @@ public final class LoadBench implements Callable<Integer> {
     return sorted[Math.min(sorted.length - 1, (int) Math.ceil(fraction * sorted.length) - 1)];
   }
 
-  private static Process startWorker(String uri, String id, int concurrency, String secret) throws IOException {
+  private static Process startWorker(String uri, String id, int concurrency, int prefetch, String secret)
+      throws IOException {
     String java = ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        BenchWorker.class.getName(), uri, id, Integer.toString(concurrency))
+        BenchWorker.class.getName(), uri, id, Integer.toString(concurrency), Integer.toString(prefetch))
         .redirectError(ProcessBuilder.Redirect.INHERIT);
     builder.environment().put(AuthKey.ENV, secret);
     Process process = builder.start();

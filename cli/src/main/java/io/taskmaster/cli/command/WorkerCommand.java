@@ -45,6 +45,10 @@ public final class WorkerCommand implements Callable<Integer>, Verbosity.HasLogg
       description = "Tasks run at once (default: cores for cpu mode, 1000 for io mode).")
   Integer concurrency;
 
+  @Option(names = "--prefetch", paramLabel = "N", defaultValue = "0",
+      description = "Tasks leased ahead of those running; worth it for many short tasks (default: ${DEFAULT-VALUE}).")
+  int prefetch;
+
   @Option(names = "--mode", defaultValue = "cpu",
       description = "cpu: platform threads, one per core; io: virtual threads on JDK 21+ (default: ${DEFAULT-VALUE}).")
   String mode;
@@ -79,7 +83,7 @@ public final class WorkerCommand implements Callable<Integer>, Verbosity.HasLogg
       return ExitCodes.OK;
     }
     try (broker) {
-      Worker.Builder builder = Worker.builder(broker).mode(concurrencyMode);
+      Worker.Builder builder = Worker.builder(broker).mode(concurrencyMode).prefetch(prefetch);
       queues.forEach(builder::queue);
       taskSets.forEach(builder::register);
       if (concurrency != null) {

@@ -46,6 +46,13 @@ public sealed interface Message {
     }
   }
 
+  /** As PUT, and the server pushes each task's RESULT (request id 0) on this connection once it is settled. */
+  record Submit(List<TaskMessage> tasks) implements Message {
+    public Opcode opcode() {
+      return Opcode.SUBMIT;
+    }
+  }
+
   record Lease(String queue, int max, int waitMillis) implements Message {
     public Opcode opcode() {
       return Opcode.LEASE;

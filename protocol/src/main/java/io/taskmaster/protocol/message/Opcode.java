@@ -14,6 +14,7 @@ public enum Opcode {
   AWAIT_RESULT(0x13),
   SIZE(0x14),
   PING(0x15),
+  SUBMIT(0x16),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),

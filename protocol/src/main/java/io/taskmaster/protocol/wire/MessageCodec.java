@@ -49,17 +49,8 @@ public final class MessageCodec {
         out.writeBytes(auth.clientProof());
       }
       case AUTH_OK -> out.writeBytes(((Message.AuthOk) message).serverProof());
-      case PUT -> {
-        List<TaskMessage> tasks = ((Message.Put) message).tasks();
-        out.writeInt(tasks.size());
-        for (TaskMessage task : tasks) {
-          writeString(out, task.id());
-          writeString(out, task.queue());
-          writeString(out, task.type());
-          writeHeaders(out, task.headers());
-          writeBytes(out, task.payload());
-        }
-      }
+      case PUT -> writeTasks(out, ((Message.Put) message).tasks());
+      case SUBMIT -> writeTasks(out, ((Message.Submit) message).tasks());
       case LEASE -> {
         Message.Lease lease = (Message.Lease) message;
         writeString(out, lease.queue());
@@ -104,6 +95,17 @@ public final class MessageCodec {
         out.writeShort(error.code().code());
         writeText(out, error.message());
       }
+    }
+  }
+
+  private static void writeTasks(ByteBuf out, List<TaskMessage> tasks) {
+    out.writeInt(tasks.size());
+    for (TaskMessage task : tasks) {
+      writeString(out, task.id());
+      writeString(out, task.queue());
+      writeString(out, task.type());
+      writeHeaders(out, task.headers());
+      writeBytes(out, task.payload());
     }
   }
 
@@ -188,6 +190,7 @@ public final class MessageCodec {
       case AUTH -> new Message.Auth(readFixed(in, Wire.NONCE_BYTES), readFixed(in, 32));
       case AUTH_OK -> new Message.AuthOk(readFixed(in, 32));
       case PUT -> new Message.Put(readTasks(in));
+      case SUBMIT -> new Message.Submit(readTasks(in));
       case LEASE -> new Message.Lease(readString(in), in.readInt(), in.readInt());
       case SETTLE -> new Message.Settle(readSettlements(in));
       case AWAIT_RESULT -> new Message.AwaitResult(readString(in));

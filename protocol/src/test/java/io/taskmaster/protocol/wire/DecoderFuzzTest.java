@@ -300,6 +300,8 @@ class DecoderFuzzTest {
         case AUTH_OK -> new Message.AuthOk(bytes(r, 32));
         case PUT -> new Message.Put(list(r, 4, () -> new TaskMessage(name(r), name(r), text(r, 0, 12),
             headers(r), bytes(r, r.nextInt(48)))));
+        case SUBMIT -> new Message.Submit(list(r, 4, () -> new TaskMessage(name(r), name(r), text(r, 0, 12),
+            headers(r), bytes(r, r.nextInt(48)))));
         case LEASE -> new Message.Lease(text(r, 0, 12), r.nextInt(), r.nextInt());
         case SETTLE -> new Message.Settle(list(r, 4, () -> switch (r.nextInt(3)) {
           case 0 -> Settlement.ack(r.nextLong(), nullableBytes(r));

@@ -47,6 +47,7 @@ final class WireSamples {
             new TaskMessage("task-1", "emails", "send-mail", headers, utf8("{\"to\":\"a@example.com\"}")),
             new TaskMessage("task-2", "emails", "", Map.of(), new byte[0]))),
         new Message.Put(List.of()),
+        new Message.Submit(List.of(new TaskMessage("task-3", "tasks", "square", Map.of(), utf8("7")))),
         new Message.Lease("emails", 10, 30_000),
         new Message.Lease("q", Integer.MAX_VALUE, -1),
         new Message.Settle(List.of(

@@ -76,6 +76,14 @@ public final class QueueEngine {
 
   /** Appends tasks to their queues, all or none. */
   public void put(List<TaskMessage> tasks) {
+    put(tasks, 0, null);
+  }
+
+  /**
+   * Appends tasks to their queues, all or none, and when {@code watcher} is not null has it called with each task's
+   * result once the task is settled (as {@link #awaitResult} would, without a command per task).
+   */
+  public void put(List<TaskMessage> tasks, long owner, Consumer<TaskResult> watcher) {
     List<Runnable> effects = new ArrayList<>();
     lock.lock();
     try {
@@ -84,6 +92,11 @@ public final class QueueEngine {
       for (TaskMessage message : tasks) {
         StoredTask task = new StoredTask(message);
         live.put(message.id(), task);
+        if (watcher != null) {
+          List<ResultWaiter> waiting = new ArrayList<>(1);
+          waiting.add(new ResultWaiter(owner, watcher));
+          resultWaiters.put(message.id(), waiting);
+        }
         TaskQueue queue = queue(message.queue());
         queue.ready.addLast(task);
         touched.add(queue);
@@ -327,6 +340,16 @@ public final class QueueEngine {
     }
   }
 
+  /** An upper bound of a task's size in a LEASED frame: UTF-8 takes at most 3 bytes per char. */
+  private static long wireSize(TaskMessage message) {
+    long size = 32L + message.payload().length
+        + 3L * (message.id().length() + message.queue().length() + message.type().length());
+    for (Map.Entry<String, String> header : message.headers().entrySet()) {
+      size += 4 + 3L * (header.getKey().length() + header.getValue().length());
+    }
+    return size;
+  }
+
   private TaskQueue queue(String name) {
     return queues.computeIfAbsent(name, n -> new TaskQueue());
   }
@@ -350,7 +373,7 @@ public final class QueueEngine {
     List<Delivery> deliveries = new ArrayList<>(count);
     long bytes = 0;
     for (int i = 0; i < count; i++) {
-      bytes += queue.ready.peekFirst().message.payload().length;
+      bytes += wireSize(queue.ready.peekFirst().message);
       if (i > 0 && bytes > maxBytes) {
         break;
       }

@@ -46,7 +46,7 @@ public record MasterSettings(
   /** Loopback, the given port and key, default limits. */
   public static MasterSettings of(int port, AuthKey authKey) {
     return new MasterSettings("127.0.0.1", port, authKey, Wire.DEFAULT_MAX_FRAME_BYTES, Duration.ofSeconds(10),
-        10_000, 64, 100_000, 0);
+        10_000, 64, 100_000, Integer.getInteger("taskmaster.ioThreads", 0));
   }
 
   public MasterSettings withHost(String value) {

@@ -48,6 +48,7 @@ final class RequestHandlers {
     this.maxPending = maxPending;
     this.leaseBytes = Math.max(1, maxFrameBytes - FRAME_OVERHEAD_BYTES);
     table.put(Opcode.PUT, this::put);
+    table.put(Opcode.SUBMIT, this::submit);
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
@@ -82,6 +83,27 @@ final class RequestHandlers {
       put.tasks().forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
     }
     reply(ctx, requestId, new Message.PutOk(put.tasks().size()));
+  }
+
+  /** A put whose results are pushed as RESULT frames with request id 0, each as its task is settled. */
+  private void submit(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    List<io.taskmaster.broker.TaskMessage> tasks = ((Message.Submit) message).tasks();
+    if (session.pending.addAndGet(tasks.size()) > maxPending) {
+      session.pending.addAndGet(-tasks.size());
+      reply(ctx, requestId, new Message.Error(ErrorCode.BUSY, "this connection already waits for " + maxPending
+          + " results or leases; wait for some to complete"));
+      return;
+    }
+    try {
+      engine.put(tasks, session.owner, result -> {
+        session.pending.decrementAndGet();
+        reply(ctx, 0, new Message.Result(result));
+      });
+    } catch (RuntimeException e) {
+      session.pending.addAndGet(-tasks.size());
+      throw e;
+    }
+    reply(ctx, requestId, new Message.PutOk(tasks.size()));
   }
 
   private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {

@@ -88,6 +88,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof Rejected rejected) {
+      if (state == State.CLOSING) {
+        return;
+      }
       if (state == State.READY) {
         RequestHandlers.reply(ctx, rejected.requestId(), new Message.Error(rejected.code(), rejected.message()));
       } else {
@@ -119,6 +122,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
       return;
     }
     state = State.CLOSING;
+    // Nothing more is read while the verdict is held back: no other frame can hurry it.
+    ctx.channel().config().setAutoRead(false);
     Duration holdBack = server.throttle.failed(address());
     server.authLog.warn("authentication failed for a client at {}: wrong auth key ({} failures from this address "
         + "in the last minute)", peer, server.throttle.failures(address()));
