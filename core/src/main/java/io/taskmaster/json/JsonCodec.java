@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.util.function.Supplier;
@@ -34,8 +36,12 @@ public final class JsonCodec {
   }
 
   public static byte[] encode(Object value) {
+    return encode(MAPPER.writer(), value);
+  }
+
+  public static byte[] encode(ObjectWriter writer, Object value) {
     try {
-      return MAPPER.writeValueAsBytes(value);
+      return writer.writeValueAsBytes(value);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("cannot encode a " + value.getClass().getName() + " as JSON: "
           + e.getOriginalMessage(), e);
@@ -44,12 +50,17 @@ public final class JsonCodec {
 
   /** Decodes {@code json}; the error names {@code what} was being decoded and shows the start of the text. */
   public static <T> T decode(byte[] json, JavaType type, Supplier<String> what) {
+    return decode(MAPPER.readerFor(type), json, what);
+  }
+
+  public static <T> T decode(ObjectReader reader, byte[] json, Supplier<String> what) {
     try {
-      return MAPPER.readValue(json, type);
+      return reader.readValue(json);
     } catch (IOException e) {
       String text = new String(json, 0, Math.min(json.length, 80), java.nio.charset.StandardCharsets.UTF_8);
-      throw new IllegalArgumentException("cannot decode the " + what.get() + " as " + type.toCanonical()
-          + " from JSON '" + text + (json.length > 80 ? "...'" : "'") + ": " + originalMessage(e), e);
+      throw new IllegalArgumentException("cannot decode the " + what.get() + " as "
+          + reader.getValueType().toCanonical() + " from JSON '" + text + (json.length > 80 ? "...'" : "'") + ": "
+          + originalMessage(e), e);
     }
   }
 

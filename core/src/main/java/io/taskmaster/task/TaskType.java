@@ -2,6 +2,8 @@ package io.taskmaster.task;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import io.taskmaster.json.JsonCodec;
 import java.util.Objects;
 
@@ -20,6 +22,11 @@ public final class TaskType<A, R> {
   private final String name;
   private final JavaType argumentType;
   private final JavaType resultType;
+  // Readers and writers bound to a type once: cheaper per call than the mapper's lookups.
+  private final ObjectReader argumentReader;
+  private final ObjectReader resultReader;
+  private final ObjectWriter argumentWriter;
+  private final ObjectWriter resultWriter;
 
   private TaskType(String name, JavaType argumentType, JavaType resultType) {
     if (name == null || name.isBlank()) {
@@ -31,6 +38,10 @@ public final class TaskType<A, R> {
     this.name = name;
     this.argumentType = Objects.requireNonNull(argumentType, "argumentType");
     this.resultType = Objects.requireNonNull(resultType, "resultType");
+    this.argumentReader = JsonCodec.mapper().readerFor(argumentType);
+    this.resultReader = JsonCodec.mapper().readerFor(resultType);
+    this.argumentWriter = JsonCodec.mapper().writerFor(argumentType);
+    this.resultWriter = JsonCodec.mapper().writerFor(resultType);
   }
 
   public static <A, R> TaskType<A, R> of(String name, Class<A> argumentType, Class<R> resultType) {
@@ -48,19 +59,19 @@ public final class TaskType<A, R> {
   }
 
   public byte[] encodeArgument(A argument) {
-    return JsonCodec.encode(argument);
+    return JsonCodec.encode(argumentWriter, argument);
   }
 
   public A decodeArgument(byte[] json) {
-    return JsonCodec.decode(json, argumentType, () -> "argument of task type '" + name + "'");
+    return JsonCodec.decode(argumentReader, json, () -> "argument of task type '" + name + "'");
   }
 
   public byte[] encodeResult(R result) {
-    return JsonCodec.encode(result);
+    return JsonCodec.encode(resultWriter, result);
   }
 
   public R decodeResult(byte[] json) {
-    return JsonCodec.decode(json, resultType, () -> "result of task type '" + name + "'");
+    return JsonCodec.decode(resultReader, json, () -> "result of task type '" + name + "'");
   }
 
   @Override

@@ -31,7 +31,7 @@ public final class Handlers {
       loaded = Class.forName(taskSetClassName, true, Thread.currentThread().getContextClassLoader());
     } catch (ClassNotFoundException e) {
       throw new IllegalArgumentException("task set class " + taskSetClassName + " is not on the classpath; add its "
-          + "jar with --classpath or the CLASSPATH variable", e);
+          + "jar with the TASKMASTER_CLASSPATH variable (taskmaster launcher) or java -cp", e);
     }
     if (!TaskSet.class.isAssignableFrom(loaded)) {
       throw new IllegalArgumentException("class " + taskSetClassName + " does not implement "

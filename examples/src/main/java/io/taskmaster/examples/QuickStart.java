@@ -1,10 +1,7 @@
 package io.taskmaster.examples;
 
 // tag::quickstart[]
-import io.taskmaster.broker.Broker;
-import io.taskmaster.broker.BrokerOptions;
-import io.taskmaster.broker.Brokers;
-import io.taskmaster.producer.Producer;
+import io.taskmaster.Taskmaster;
 import io.taskmaster.producer.TaskHandle;
 import io.taskmaster.task.TaskType;
 import io.taskmaster.worker.Worker;
@@ -15,11 +12,10 @@ public class QuickStart {
   static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);
 
   public static void main(String[] args) {
-    // "embedded:" runs the queues in this JVM; "taskmaster://host:5000" uses a master.
-    try (Broker broker = Brokers.open("embedded:", BrokerOptions.defaults());
-        Worker worker = Worker.builder(broker).handle(SQUARE, n -> n * n).start()) {
-      Producer producer = Producer.on(broker);
-      List<TaskHandle<Integer>> handles = producer.submitAll(SQUARE, List.of(1, 2, 3, 4, 5));
+    // "embedded:" runs the queues in this JVM; "taskmaster://host:5000" uses a master (key: TASKMASTER_AUTHKEY).
+    try (Taskmaster tm = Taskmaster.connect("embedded:");
+        Worker worker = tm.worker().handle(SQUARE, n -> n * n).start()) {
+      List<TaskHandle<Integer>> handles = tm.producer().submitAll(SQUARE, List.of(1, 2, 3, 4, 5));
       for (TaskHandle<Integer> handle : handles) {
         System.out.println(handle.join()); // 1, 4, 9, 16, 25
       }

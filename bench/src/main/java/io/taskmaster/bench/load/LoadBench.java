@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -39,6 +40,7 @@ import picocli.CommandLine.Option;
 public final class LoadBench implements Callable<Integer> {
   private static final SubmitOptions QUEUE = SubmitOptions.queue("bench");
   private static final int BATCH = 1000;
+  private static final int WINDOW = 20_000;
 
   @Option(names = "--connect", paramLabel = "URI",
       description = "Use this master (key from TASKMASTER_AUTHKEY) instead of starting one in this process.")
@@ -67,6 +69,10 @@ public final class LoadBench implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "2000", description = "Timed latency round trips (default: ${DEFAULT-VALUE}).")
   int rounds;
 
+  @Option(names = "--io-threads", defaultValue = "0",
+      description = "Network threads of the master this tool starts; 0 picks one per four cores (default: ${DEFAULT-VALUE}).")
+  int ioThreads;
+
   @Option(names = "--json", description = "Also print the figures as one JSON line, in the peer harness's format.")
   boolean json;
 
@@ -89,7 +95,7 @@ public final class LoadBench implements Callable<Integer> {
     String uri;
     if (connect == null) {
       secret = Base64.getEncoder().encodeToString(Handshake.nonce(32));
-      master = Master.start(MasterSettings.of(0, AuthKey.of(secret)));
+      master = Master.start(MasterSettings.of(0, AuthKey.of(secret)).withIoThreads(ioThreads));
       uri = master.uri();
     } else {
       AuthKey key = AuthKey.fromEnvironment();
@@ -166,28 +172,38 @@ public final class LoadBench implements Callable<Integer> {
   }
 
   private void produce(Producer producer, long base, int count, boolean batch) {
-    List<TaskHandle<BenchTasks.Squared>> handles = new ArrayList<>(count);
+    // Handles are checked and dropped in order, so the tool itself holds only the tasks in flight.
+    ArrayDeque<TaskHandle<BenchTasks.Squared>> inFlight = new ArrayDeque<>();
+    long checked = base;
     if (batch) {
       for (int from = 0; from < count; from += BATCH) {
         List<BenchTasks.Square> chunk = new ArrayList<>(BATCH);
         for (int i = from; i < Math.min(count, from + BATCH); i++) {
           chunk.add(BenchTasks.task(base + i, payload));
         }
-        handles.addAll(producer.submitAll(BenchTasks.SQUARE, chunk));
+        inFlight.addAll(producer.submitAll(BenchTasks.SQUARE, chunk));
+        // A bounded window of tasks in flight, as a real producer keeps: the master caps what one connection
+        // may wait for.
+        while (inFlight.size() > WINDOW) {
+          check(inFlight.poll(), checked++);
+        }
       }
     } else {
       for (int i = 0; i < count; i++) {
         TaskHandle<BenchTasks.Squared> handle = producer.submit(BenchTasks.SQUARE, BenchTasks.task(base + i, payload));
         handle.accepted().join();
-        handles.add(handle);
+        inFlight.add(handle);
       }
     }
-    for (int i = 0; i < count; i++) {
-      BenchTasks.Squared result = handles.get(i).join();
-      long n = base + i;
-      if (result.r() != n * n) {
-        throw new IllegalStateException("task " + n + " came back as " + result.r());
-      }
+    while (!inFlight.isEmpty()) {
+      check(inFlight.poll(), checked++);
+    }
+  }
+
+  private static void check(TaskHandle<BenchTasks.Squared> handle, long n) {
+    BenchTasks.Squared result = handle.join();
+    if (result.r() != n * n) {
+      throw new IllegalStateException("task " + n + " came back as " + result.r());
     }
   }
 
@@ -215,9 +231,13 @@ public final class LoadBench implements Callable<Integer> {
       throws IOException {
     String java = ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        BenchWorker.class.getName(), uri, id, Integer.toString(concurrency), Integer.toString(prefetch))
-        .redirectError(ProcessBuilder.Redirect.INHERIT);
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx256m"));
+    // Tuning given to the bench (-Dtaskmaster.*) applies to its workers too.
+    System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("taskmaster."))
+        .forEach(name -> command.add("-D" + name + "=" + System.getProperty(name)));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchWorker.class.getName(), uri, id,
+        Integer.toString(concurrency), Integer.toString(prefetch)));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
     builder.environment().put(AuthKey.ENV, secret);
     Process process = builder.start();
     BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

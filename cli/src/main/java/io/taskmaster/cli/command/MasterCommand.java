@@ -55,6 +55,10 @@ public final class MasterCommand implements Callable<Integer>, Verbosity.HasLogg
       description = "Connections served at once (default: ${DEFAULT-VALUE}).")
   int maxConnections;
 
+  @Option(names = "--io-threads", defaultValue = "0",
+      description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
+  int ioThreads;
+
   @Mixin
   LoggingOptions logging;
 
@@ -84,7 +88,7 @@ public final class MasterCommand implements Callable<Integer>, Verbosity.HasLogg
       log.warn("the auth key is only {} bytes; use at least {} random bytes", authKey.length(), WEAK_KEY_BYTES);
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
-        .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections);
+        .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
     try (Master master = Master.start(settings)) {
       termination.await();
       log.info("stopping the master");

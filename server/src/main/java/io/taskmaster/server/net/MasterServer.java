@@ -44,7 +44,7 @@ public final class MasterServer implements AutoCloseable {
   /** Binds and starts serving; returns once the port is open. */
   public MasterServer start() {
     boss = Transports.eventLoopGroup(1, "taskmaster-accept");
-    workers = Transports.eventLoopGroup(settings.ioThreads(), "taskmaster-io");
+    workers = Transports.eventLoopGroup(settings.effectiveIoThreads(), "taskmaster-io");
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(boss, workers)
         .channel(Transports.serverChannel())

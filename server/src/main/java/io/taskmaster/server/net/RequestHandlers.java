@@ -53,7 +53,7 @@ final class RequestHandlers {
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
-    table.put(Opcode.PING, (session, ctx, id, message) -> reply(ctx, id, new Message.Pong()));
+    table.put(Opcode.PING, (session, ctx, id, message) -> reply(session, id, new Message.Pong()));
   }
 
   void handle(ServerSession session, ChannelHandlerContext ctx, Envelope envelope) {
@@ -66,12 +66,12 @@ final class RequestHandlers {
     try {
       handler.handle(session, ctx, envelope.requestId(), envelope.message());
     } catch (EngineException e) {
-      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.valueOf(e.reason().name()), e.getMessage()));
+      reply(session, envelope.requestId(), new Message.Error(ErrorCode.valueOf(e.reason().name()), e.getMessage()));
     } catch (IllegalArgumentException e) {
-      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.INVALID_ARGUMENT, e.getMessage()));
+      reply(session, envelope.requestId(), new Message.Error(ErrorCode.INVALID_ARGUMENT, e.getMessage()));
     } catch (RuntimeException e) {
       log.error("{} request {} failed inside the master", envelope.message().opcode(), envelope.requestId(), e);
-      reply(ctx, envelope.requestId(), new Message.Error(ErrorCode.INTERNAL, "internal error in the master ("
+      reply(session, envelope.requestId(), new Message.Error(ErrorCode.INTERNAL, "internal error in the master ("
           + e.getClass().getSimpleName() + "); the request was not carried out"));
     }
   }
@@ -82,7 +82,7 @@ final class RequestHandlers {
     if (log.isDebugEnabled()) {
       put.tasks().forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
     }
-    reply(ctx, requestId, new Message.PutOk(put.tasks().size()));
+    reply(session, requestId, new Message.PutOk(put.tasks().size()));
   }
 
   /** A put whose results are pushed as RESULT frames with request id 0, each as its task is settled. */
@@ -90,20 +90,20 @@ final class RequestHandlers {
     List<io.taskmaster.broker.TaskMessage> tasks = ((Message.Submit) message).tasks();
     if (session.pending.addAndGet(tasks.size()) > maxPending) {
       session.pending.addAndGet(-tasks.size());
-      reply(ctx, requestId, new Message.Error(ErrorCode.BUSY, "this connection already waits for " + maxPending
+      reply(session, requestId, new Message.Error(ErrorCode.BUSY, "this connection already waits for " + maxPending
           + " results or leases; wait for some to complete"));
       return;
     }
     try {
       engine.put(tasks, session.owner, result -> {
         session.pending.decrementAndGet();
-        reply(ctx, 0, new Message.Result(result));
+        reply(session, 0, new Message.Result(result));
       });
     } catch (RuntimeException e) {
       session.pending.addAndGet(-tasks.size());
       throw e;
     }
-    reply(ctx, requestId, new Message.PutOk(tasks.size()));
+    reply(session, requestId, new Message.PutOk(tasks.size()));
   }
 
   private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
@@ -115,10 +115,10 @@ final class RequestHandlers {
     }
     int waitMillis = Math.max(0, Math.min(lease.waitMillis(), MAX_WAIT_MILLIS));
     boolean waits = waitMillis > 0;
-    if (waits && !reservePending(session, ctx, requestId)) {
+    if (waits && !reservePending(session, requestId)) {
       return;
     }
-    LeaseAnswer answer = new LeaseAnswer(session, ctx, requestId, waits);
+    LeaseAnswer answer = new LeaseAnswer(session, requestId, waits);
     LeaseWaiter waiter = engine.lease(session.owner, lease.queue(), lease.max(), leaseBytes, waits, answer);
     if (waiter != null) {
       answer.timer = ctx.executor().schedule(() -> engine.cancel(waiter), waitMillis, TimeUnit.MILLISECONDS);
@@ -128,14 +128,12 @@ final class RequestHandlers {
   /** Answers a lease once, from whichever thread the engine calls it on, and stops its timer. */
   private static final class LeaseAnswer implements java.util.function.Consumer<List<Delivery>> {
     private final ServerSession session;
-    private final ChannelHandlerContext ctx;
     private final int requestId;
     private final boolean pending;
     volatile ScheduledFuture<?> timer;
 
-    LeaseAnswer(ServerSession session, ChannelHandlerContext ctx, int requestId, boolean pending) {
+    LeaseAnswer(ServerSession session, int requestId, boolean pending) {
       this.session = session;
-      this.ctx = ctx;
       this.requestId = requestId;
       this.pending = pending;
     }
@@ -149,24 +147,24 @@ final class RequestHandlers {
       if (scheduled != null && !deliveries.isEmpty()) {
         scheduled.cancel(false);
       }
-      reply(ctx, requestId, new Message.Leased(deliveries));
+      reply(session, requestId, new Message.Leased(deliveries));
     }
   }
 
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
-    reply(ctx, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+    reply(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
   }
 
   private void awaitResult(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     String taskId = ((Message.AwaitResult) message).taskId();
-    if (!reservePending(session, ctx, requestId)) {
+    if (!reservePending(session, requestId)) {
       return;
     }
     try {
       engine.awaitResult(session.owner, taskId, (TaskResult result) -> {
         session.pending.decrementAndGet();
-        reply(ctx, requestId, new Message.Result(result));
+        reply(session, requestId, new Message.Result(result));
       });
     } catch (EngineException e) {
       session.pending.decrementAndGet();
@@ -176,13 +174,13 @@ final class RequestHandlers {
 
   private void size(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     String queue = ((Message.Size) message).queue();
-    reply(ctx, requestId, new Message.SizeOk(engine.size(Names.requireValid("queue name", queue))));
+    reply(session, requestId, new Message.SizeOk(engine.size(Names.requireValid("queue name", queue))));
   }
 
-  private boolean reservePending(ServerSession session, ChannelHandlerContext ctx, int requestId) {
+  private boolean reservePending(ServerSession session, int requestId) {
     if (session.pending.incrementAndGet() > maxPending) {
       session.pending.decrementAndGet();
-      reply(ctx, requestId, new Message.Error(ErrorCode.BUSY, "this connection already has " + maxPending
+      reply(session, requestId, new Message.Error(ErrorCode.BUSY, "this connection already has " + maxPending
           + " waiting lease or result requests; wait for some to complete"));
       return false;
     }
@@ -190,10 +188,10 @@ final class RequestHandlers {
   }
 
   /**
-   * Writes a response from any thread. The pipeline's FlushConsolidationHandler turns the many flushes of a read
-   * burst, or of a burst of engine callbacks, into few system calls.
+   * Sends a response from any thread, through the connection's {@link Outbox}. The pipeline's
+   * FlushConsolidationHandler turns the many flushes of a read burst into few system calls.
    */
-  static void reply(ChannelHandlerContext ctx, int requestId, Message message) {
-    ctx.writeAndFlush(new Envelope(requestId, message), ctx.voidPromise());
+  static void reply(ServerSession session, int requestId, Message message) {
+    session.outbox.send(new Envelope(requestId, message));
   }
 }

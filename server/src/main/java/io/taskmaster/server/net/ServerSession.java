@@ -47,6 +47,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   private boolean admitted;
   private boolean handshaking;
   private ScheduledFuture<?> handshakeTimer;
+  /** Set when the connection becomes active, before any request can be read. */
+  Outbox outbox;
   /** Waiting lease and result requests, touched from engine callbacks on other threads. */
   final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -56,6 +58,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    outbox = new Outbox(ctx);
     peer = (InetSocketAddress) ctx.channel().remoteAddress();
     String refusal = server.connections.admit(address());
     if (refusal != null) {
@@ -92,7 +95,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         return;
       }
       if (state == State.READY) {
-        RequestHandlers.reply(ctx, rejected.requestId(), new Message.Error(rejected.code(), rejected.message()));
+        RequestHandlers.reply(this, rejected.requestId(), new Message.Error(rejected.code(), rejected.message()));
       } else {
         closeWith(ctx, rejected.requestId(), ErrorCode.NOT_AUTHENTICATED, "authenticate first: send AUTH after HELLO");
       }
