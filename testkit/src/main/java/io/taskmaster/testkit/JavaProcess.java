@@ -34,6 +34,9 @@ public final class JavaProcess implements AutoCloseable {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp",
         System.getProperty("java.class.path"), mainClass));
+    if (Runtime.version().feature() >= 22) {
+      command.add(1, "--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
+    }
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().remove("TASKMASTER_AUTHKEY");

@@ -232,6 +232,9 @@ public final class LoadBench implements Callable<Integer> {
     String java = ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     List<String> command = new ArrayList<>(List.of(java, "-Xmx256m"));
+    if (Runtime.version().feature() >= 22) {
+      command.add("--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
+    }
     // Tuning given to the bench (-Dtaskmaster.*) applies to its workers too.
     System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("taskmaster."))
         .forEach(name -> command.add("-D" + name + "=" + System.getProperty(name)));

@@ -21,6 +21,9 @@ public final class ChildJvm {
     command.add(java);
     command.add("-Xmx256m");
     command.add("-XX:TieredStopAtLevel=1");
+    if (Runtime.version().feature() >= 22) {
+      command.add("--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
+    }
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add("io.taskmaster.cli.Main");
