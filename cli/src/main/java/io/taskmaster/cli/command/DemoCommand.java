@@ -6,7 +6,6 @@ import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
 import io.taskmaster.cli.ExitCodes;
 import io.taskmaster.cli.lifecycle.ChildJvm;
-import io.taskmaster.cli.options.LoggingOptions;
 import io.taskmaster.producer.Producer;
 import io.taskmaster.producer.TaskHandle;
 import io.taskmaster.protocol.auth.Handshake;
@@ -21,9 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,7 +31,7 @@ import picocli.CommandLine.Spec;
         "10 random integers are put on the task queue, the workers square them and each result is printed as it",
         "arrives. Everything runs on this machine and stops by itself."
     })
-public final class DemoCommand implements Callable<Integer>, Verbosity.HasLogging {
+public final class DemoCommand extends LoggedCommand {
   @Spec
   CommandSpec spec;
 
@@ -44,20 +41,11 @@ public final class DemoCommand implements Callable<Integer>, Verbosity.HasLoggin
   @Option(names = "--tasks", defaultValue = "10", description = "Tasks to submit (default: ${DEFAULT-VALUE}).")
   int tasks;
 
-  @Mixin
-  LoggingOptions logging;
-
   @Override
-  public LoggingOptions logging() {
-    return logging;
-  }
-
-  @Override
-  public Integer call() throws Exception {
+  int execute() throws Exception {
     if (workers < 1 || tasks < 1) {
       throw new IllegalArgumentException("--workers and --tasks must be at least 1");
     }
-    logging.apply();
     PrintWriter out = spec.commandLine().getOut();
     // A fresh random key for this run only; the workers get it through their environment, not their arguments.
     String secret = Base64.getEncoder().encodeToString(Handshake.nonce(32));

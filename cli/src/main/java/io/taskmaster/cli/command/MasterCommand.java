@@ -6,11 +6,9 @@ import io.taskmaster.cli.lifecycle.Termination;
 import io.taskmaster.cli.options.ByteSize;
 import io.taskmaster.cli.options.DurationConverter;
 import io.taskmaster.cli.options.KeyOptions;
-import io.taskmaster.cli.options.LoggingOptions;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -22,7 +20,7 @@ import picocli.CommandLine.Option;
         "Hosts task queues on the network. Workers and producers connect with the shared auth key.",
         "Queues live in memory in this release: tasks not yet settled are lost when the master stops."
     })
-public final class MasterCommand implements Callable<Integer>, Verbosity.HasLogging {
+public final class MasterCommand extends LoggedCommand {
   private static final Logger log = LoggerFactory.getLogger(MasterCommand.class);
   /** Keys shorter than this are easy to guess offline from a captured handshake. */
   private static final int WEAK_KEY_BYTES = 16;
@@ -59,18 +57,9 @@ public final class MasterCommand implements Callable<Integer>, Verbosity.HasLogg
       description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
   int ioThreads;
 
-  @Mixin
-  LoggingOptions logging;
-
   @Override
-  public LoggingOptions logging() {
-    return logging;
-  }
-
-  @Override
-  public Integer call() throws Exception {
+  int execute() throws Exception {
     Termination termination = Termination.install();
-    logging.apply();
     AuthKey authKey = key.key();
     if (authKey == null && !insecure) {
       throw new IllegalArgumentException("no auth key: pass --authkey-file FILE or set TASKMASTER_AUTHKEY "

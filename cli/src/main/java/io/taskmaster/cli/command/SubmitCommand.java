@@ -5,7 +5,6 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.cli.ExitCodes;
 import io.taskmaster.cli.options.ConnectOptions;
 import io.taskmaster.cli.options.DurationConverter;
-import io.taskmaster.cli.options.LoggingOptions;
 import io.taskmaster.json.JsonCodec;
 import io.taskmaster.producer.Producer;
 import io.taskmaster.producer.SubmitOptions;
@@ -15,7 +14,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +26,7 @@ import picocli.CommandLine.Spec;
         "Submits one task. Prints its id, or with --wait its result as JSON.",
         "Example: taskmaster submit --type square --arg 7 --wait"
     })
-public final class SubmitCommand implements Callable<Integer>, Verbosity.HasLogging {
+public final class SubmitCommand extends LoggedCommand {
 
   @Spec
   CommandSpec spec;
@@ -56,17 +54,8 @@ public final class SubmitCommand implements Callable<Integer>, Verbosity.HasLogg
       description = "With --wait, how long to wait for the result (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
-  @Mixin
-  LoggingOptions logging;
-
   @Override
-  public LoggingOptions logging() {
-    return logging;
-  }
-
-  @Override
-  public Integer call() throws Exception {
-    logging.apply();
+  int execute() throws Exception {
     JsonNode argument = parseArgument();
     TaskType<JsonNode, JsonNode> taskType = TaskType.of(type, JsonNode.class, JsonNode.class);
     SubmitOptions options = SubmitOptions.queue(queue);

@@ -7,14 +7,12 @@ import io.taskmaster.cli.ExitCodes;
 import io.taskmaster.cli.lifecycle.Termination;
 import io.taskmaster.cli.options.ConnectOptions;
 import io.taskmaster.cli.options.DurationConverter;
-import io.taskmaster.cli.options.LoggingOptions;
 import io.taskmaster.worker.Concurrency;
 import io.taskmaster.worker.Worker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +26,7 @@ import picocli.CommandLine.Option;
         "Built-in task types: square (n -> n*n), sleep (ms -> ms, after sleeping), fail (always fails).",
         "SIGTERM or Ctrl-C: stop taking tasks, finish the ones in hand (within --grace), exit 0."
     })
-public final class WorkerCommand implements Callable<Integer>, Verbosity.HasLogging {
+public final class WorkerCommand extends LoggedCommand {
   private static final Logger log = LoggerFactory.getLogger(WorkerCommand.class);
 
   @Mixin
@@ -61,18 +59,9 @@ public final class WorkerCommand implements Callable<Integer>, Verbosity.HasLogg
           + "workers (default: ${DEFAULT-VALUE}).")
   Duration grace;
 
-  @Mixin
-  LoggingOptions logging;
-
   @Override
-  public LoggingOptions logging() {
-    return logging;
-  }
-
-  @Override
-  public Integer call() throws Exception {
+  int execute() throws Exception {
     Termination termination = Termination.install();
-    logging.apply();
     Concurrency concurrencyMode = switch (mode.toLowerCase(Locale.ROOT)) {
       case "cpu" -> Concurrency.CPU_BOUND;
       case "io" -> Concurrency.IO_BOUND;
