@@ -245,6 +245,11 @@ public final class RemoteBroker implements Broker {
   }
 
   @Override
+  public CompletableFuture<List<SettleStatus>> extend(List<Long> leaseIds) {
+    return request(new Message.Extend(leaseIds)).thenApply(response -> ((Message.Extended) response).statuses());
+  }
+
+  @Override
   public CompletableFuture<TaskResult> result(String taskId) {
     CompletableFuture<TaskResult> future = new CompletableFuture<>();
     CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(taskId, future);

@@ -41,6 +41,12 @@ public interface Broker extends AutoCloseable {
     return new Submission(accepted, results);
   }
 
+  /**
+   * Extends leases this consumer holds by their queue's lease timeout, counted from now. A lease that already
+   * expired (or was settled) answers {@link SettleStatus#UNKNOWN_LEASE}: its task went, or goes, to another consumer.
+   */
+  CompletableFuture<List<SettleStatus>> extend(List<Long> leaseIds);
+
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 

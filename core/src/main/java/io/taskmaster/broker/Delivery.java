@@ -7,6 +7,15 @@ import java.util.Map;
  *
  * @param leaseId identifies this delivery; settling needs it, and a stale lease id is refused
  * @param attempt 1 for the first delivery, 2 after a redelivery, ...
+ * @param leaseTimeoutMillis how long the lease lasts unless extended ({@link Broker#extend}); past it the task is
+ *     given to another consumer and this one's settlement is refused
  */
 public record Delivery(
-    String taskId, long leaseId, int attempt, String queue, String type, Map<String, String> headers, byte[] payload) {}
+    String taskId,
+    long leaseId,
+    int attempt,
+    String queue,
+    String type,
+    Map<String, String> headers,
+    byte[] payload,
+    long leaseTimeoutMillis) {}

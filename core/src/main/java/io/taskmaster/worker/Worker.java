@@ -24,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,6 +53,8 @@ public final class Worker implements AutoCloseable {
     thread.setDaemon(true);
     return thread;
   });
+  /** How often leases in hand are checked for extension. */
+  private static final Duration EXTEND_CHECK = Duration.ofMillis(200);
   /** Outcomes settled in one request at most. */
   private static final int SETTLE_BATCH = 64;
   /** The longest a finished task's outcome waits for others to share its settle request. */
@@ -67,7 +70,9 @@ public final class Worker implements AutoCloseable {
   private final int concurrency;
   private final Semaphore permits;
   private final ExecutorService executor;
-  private final Map<Long, Delivery> inHand = new ConcurrentHashMap<>();
+  /** Leased tasks not yet settled, by lease id, with when their lease was last renewed. */
+  private final Map<Long, Held> inHand = new ConcurrentHashMap<>();
+  private ScheduledFuture<?> extender;
   private final List<Leaser> leasers = new ArrayList<>();
   private final Set<CompletableFuture<?>> settling = ConcurrentHashMap.newKeySet();
   private final AtomicLong succeeded = new AtomicLong();
@@ -109,8 +114,57 @@ public final class Worker implements AutoCloseable {
     }
     log.info("worker {} serving {} on {} with concurrency {} ({}), handlers {}", id, queues, broker.describe(),
         concurrency, describeMode(), handlers.names());
+    extender = TIMER.scheduleWithFixedDelay(this::extendLeases, EXTEND_CHECK.toMillis(), EXTEND_CHECK.toMillis(),
+        TimeUnit.MILLISECONDS);
     leasers.forEach(Leaser::pump);
     return this;
+  }
+
+  /** A task in hand. */
+  private static final class Held {
+    final Delivery delivery;
+    /** When the lease was granted or last extended (System.nanoTime). */
+    volatile long renewedNanos;
+
+    Held(Delivery delivery, long renewedNanos) {
+      this.delivery = delivery;
+      this.renewedNanos = renewedNanos;
+    }
+
+    boolean due(long now) {
+      long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(delivery.leaseTimeoutMillis());
+      // A third of the timeout leaves two more chances before the lease runs out.
+      return timeoutNanos > 0 && now - renewedNanos > timeoutNanos / 3;
+    }
+  }
+
+  /**
+   * Keeps the leases of long tasks alive: every lease past a third of its timeout is extended, all in one request.
+   * A lease that could not be extended has expired; its task goes to another worker, and this one's outcome will be
+   * refused.
+   */
+  private void extendLeases() {
+    long now = System.nanoTime();
+    List<Held> due = inHand.values().stream().filter(held -> held.due(now)).toList();
+    if (due.isEmpty()) {
+      return;
+    }
+    List<Long> leaseIds = due.stream().map(held -> held.delivery.leaseId()).toList();
+    broker.extend(leaseIds).whenComplete((statuses, error) -> {
+      if (error != null) {
+        log.debug("worker {}: extending {} lease(s) failed: {}", id, leaseIds.size(), rootMessage(error));
+        return;
+      }
+      for (int i = 0; i < due.size(); i++) {
+        Held held = due.get(i);
+        if (statuses.get(i) == SettleStatus.OK) {
+          held.renewedNanos = now;
+        } else if (inHand.remove(held.delivery.leaseId()) != null) {
+          log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
+              + "this worker's outcome will be refused", held.delivery.taskId(), held.delivery.type());
+        }
+      }
+    });
   }
 
   private String describeMode() {
@@ -187,7 +241,8 @@ public final class Worker implements AutoCloseable {
 
     private void dispatch(List<Delivery> batch) {
       if (running) {
-        batch.forEach(delivery -> inHand.put(delivery.leaseId(), delivery));
+        long now = System.nanoTime();
+        batch.forEach(delivery -> inHand.put(delivery.leaseId(), new Held(delivery, now)));
         try {
           executor.execute(() -> run(batch, this));
           return;
@@ -312,6 +367,7 @@ public final class Worker implements AutoCloseable {
       return inHand.isEmpty();
     }
     running = false;
+    extender.cancel(false);
     executor.shutdown();
     boolean drained;
     try {
@@ -321,7 +377,7 @@ public final class Worker implements AutoCloseable {
       drained = false;
     }
     if (!drained) {
-      List<Delivery> unfinished = new ArrayList<>(inHand.values());
+      List<Delivery> unfinished = inHand.values().stream().map(held -> held.delivery).toList();
       log.warn("worker {}: {} task(s) still running after the {} ms grace period; releasing them to other workers",
           id, unfinished.size(), grace.toMillis());
       executor.shutdownNow();

@@ -6,6 +6,7 @@ import io.taskmaster.cli.lifecycle.Termination;
 import io.taskmaster.cli.options.ByteSize;
 import io.taskmaster.cli.options.DurationConverter;
 import io.taskmaster.cli.options.KeyOptions;
+import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
 import java.time.Duration;
@@ -53,6 +54,11 @@ public final class MasterCommand extends LoggedCommand {
       description = "Connections served at once (default: ${DEFAULT-VALUE}).")
   int maxConnections;
 
+  @Option(names = "--lease-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
+      description = "How long a leased task stays invisible unless its worker extends the lease (workers do so "
+          + "while the task runs); then it goes to another worker (default: ${DEFAULT-VALUE}).")
+  Duration leaseTimeout;
+
   @Option(names = "--io-threads", defaultValue = "0",
       description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
   int ioThreads;
@@ -78,7 +84,7 @@ public final class MasterCommand extends LoggedCommand {
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
-    try (Master master = Master.start(settings)) {
+    try (Master master = Master.start(settings, EngineSettings.defaults().withVisibilityTimeout(leaseTimeout))) {
       termination.await();
       log.info("stopping the master");
     }

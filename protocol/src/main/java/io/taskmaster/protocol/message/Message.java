@@ -65,6 +65,13 @@ public sealed interface Message {
     }
   }
 
+  /** Extends leases by their timeout from now. */
+  record Extend(List<Long> leaseIds) implements Message {
+    public Opcode opcode() {
+      return Opcode.EXTEND;
+    }
+  }
+
   record AwaitResult(String taskId) implements Message {
     public Opcode opcode() {
       return Opcode.AWAIT_RESULT;
@@ -100,6 +107,12 @@ public sealed interface Message {
   record Settled(List<SettleStatus> statuses) implements Message {
     public Opcode opcode() {
       return Opcode.SETTLED;
+    }
+  }
+
+  record Extended(List<SettleStatus> statuses) implements Message {
+    public Opcode opcode() {
+      return Opcode.EXTENDED;
     }
   }
 

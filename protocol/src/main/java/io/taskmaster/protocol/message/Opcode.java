@@ -15,12 +15,14 @@ public enum Opcode {
   SIZE(0x14),
   PING(0x15),
   SUBMIT(0x16),
+  EXTEND(0x17),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),
   RESULT(0x93),
   SIZE_OK(0x94),
   PONG(0x95),
+  EXTENDED(0x97),
   ERROR(0xFF);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

@@ -64,6 +64,14 @@ public final class MessageCodec {
           writeSettlement(out, settlement);
         }
       }
+      case EXTEND -> {
+        List<Long> leaseIds = ((Message.Extend) message).leaseIds();
+        out.writeInt(leaseIds.size());
+        for (long leaseId : leaseIds) {
+          out.writeLong(leaseId);
+        }
+      }
+      case EXTENDED -> writeStatuses(out, ((Message.Extended) message).statuses());
       case AWAIT_RESULT -> writeString(out, ((Message.AwaitResult) message).taskId());
       case SIZE -> writeString(out, ((Message.Size) message).queue());
       case PING, PONG -> { }
@@ -79,15 +87,10 @@ public final class MessageCodec {
           writeString(out, delivery.type());
           writeHeaders(out, delivery.headers());
           writeBytes(out, delivery.payload());
+          out.writeInt((int) Math.min(0xFFFF_FFFFL, Math.max(0, delivery.leaseTimeoutMillis()))); // u32
         }
       }
-      case SETTLED -> {
-        List<SettleStatus> statuses = ((Message.Settled) message).statuses();
-        out.writeInt(statuses.size());
-        for (SettleStatus status : statuses) {
-          out.writeByte(status.ordinal());
-        }
-      }
+      case SETTLED -> writeStatuses(out, ((Message.Settled) message).statuses());
       case RESULT -> writeResult(out, ((Message.Result) message).result());
       case SIZE_OK -> out.writeLong(((Message.SizeOk) message).size());
       case ERROR -> {
@@ -95,6 +98,13 @@ public final class MessageCodec {
         out.writeShort(error.code().code());
         writeText(out, error.message());
       }
+    }
+  }
+
+  private static void writeStatuses(ByteBuf out, List<SettleStatus> statuses) {
+    out.writeInt(statuses.size());
+    for (SettleStatus status : statuses) {
+      out.writeByte(status.ordinal());
     }
   }
 
@@ -193,6 +203,8 @@ public final class MessageCodec {
       case SUBMIT -> new Message.Submit(readTasks(in));
       case LEASE -> new Message.Lease(readString(in), in.readInt(), in.readInt());
       case SETTLE -> new Message.Settle(readSettlements(in));
+      case EXTEND -> new Message.Extend(readLeaseIds(in));
+      case EXTENDED -> new Message.Extended(readStatuses(in));
       case AWAIT_RESULT -> new Message.AwaitResult(readString(in));
       case SIZE -> new Message.Size(readString(in));
       case PING -> new Message.Ping();
@@ -248,13 +260,23 @@ public final class MessageCodec {
     return settlements;
   }
 
+  private static List<Long> readLeaseIds(ByteBuf in) {
+    int count = readCount(in, 8, "lease ids");
+    List<Long> leaseIds = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      leaseIds.add(in.readLong());
+    }
+    return leaseIds;
+  }
+
   private static List<Delivery> readDeliveries(ByteBuf in) {
-    // task id (2), lease id (8), attempt (4), queue, type (2 each), header count (2), payload length (4)
-    int count = readCount(in, 24, "deliveries");
+    // task id (2), lease id (8), attempt (4), queue, type (2 each), header count (2), payload length (4),
+    // lease timeout (4)
+    int count = readCount(in, 28, "deliveries");
     List<Delivery> deliveries = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       deliveries.add(new Delivery(readString(in), in.readLong(), in.readInt(), readString(in), readString(in),
-          readHeaders(in), readBytes(in)));
+          readHeaders(in), readBytes(in), in.readUnsignedInt()));
     }
     return deliveries;
   }

@@ -313,7 +313,10 @@ class DecoderFuzzTest {
         case PING -> new Message.Ping();
         case PUT_OK -> new Message.PutOk(r.nextInt());
         case LEASED -> new Message.Leased(list(r, 4, () -> new Delivery(text(r, 0, 12), r.nextLong(), r.nextInt(),
-            text(r, 0, 12), text(r, 0, 12), headers(r), nullableBytes(r))));
+            text(r, 0, 12), text(r, 0, 12), headers(r), nullableBytes(r), r.nextLong(0x1_0000_0000L))));
+        case EXTEND -> new Message.Extend(list(r, 6, r::nextLong));
+        case EXTENDED -> new Message.Extended(list(r, 6, () -> SettleStatus.values()[r.nextInt(
+            SettleStatus.values().length)]));
         case SETTLED -> new Message.Settled(list(r, 6, () -> SettleStatus.values()[r.nextInt(
             SettleStatus.values().length)]));
         case RESULT -> new Message.Result(r.nextBoolean()

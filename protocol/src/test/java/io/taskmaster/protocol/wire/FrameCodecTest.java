@@ -188,10 +188,10 @@ class FrameCodecTest {
     assertThat(decoded).singleElement().usingRecursiveComparison().isEqualTo(auth);
   }
 
-  /** The smallest delivery on the wire has empty strings, no headers and an empty payload: 24 bytes. */
+  /** The smallest delivery on the wire has empty strings, no headers and an empty payload: 28 bytes. */
   @Test
   void minimalDeliveriesRoundTrip() {
-    Delivery minimal = new Delivery("", 0, 0, "", "", Map.of(), new byte[0]);
+    Delivery minimal = new Delivery("", 0, 0, "", "", Map.of(), new byte[0], 0);
     Envelope leased = new Envelope(7, new Message.Leased(List.of(minimal, minimal, minimal)));
 
     assertThat(feedWhole(clientSide(true), frame(leased))).singleElement().usingRecursiveComparison()

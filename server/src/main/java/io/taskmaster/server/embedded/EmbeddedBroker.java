@@ -75,6 +75,11 @@ public final class EmbeddedBroker implements Broker {
   }
 
   @Override
+  public CompletableFuture<List<SettleStatus>> extend(List<Long> leaseIds) {
+    return call(() -> engine.extend(owner, leaseIds));
+  }
+
+  @Override
   public CompletableFuture<TaskResult> result(String taskId) {
     CompletableFuture<TaskResult> future = new CompletableFuture<>();
     if (failIfClosed(future)) {

@@ -5,6 +5,7 @@ import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.BrokerProvider;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.server.lease.LeaseReaper;
 import io.taskmaster.time.Ticker;
 import java.net.URI;
 import java.util.Map;
@@ -35,8 +36,11 @@ public final class EmbeddedBrokerProvider implements BrokerProvider {
     if (name == null || name.isEmpty()) {
       name = "default";
     }
-    QueueEngine engine = ENGINES.computeIfAbsent(name, n -> new QueueEngine(EngineSettings.defaults(),
-        Ticker.system()));
+    QueueEngine engine = ENGINES.computeIfAbsent(name, n -> {
+      QueueEngine created = new QueueEngine(EngineSettings.defaults(), Ticker.system());
+      LeaseReaper.start(created, "embedded-" + n); // lives as long as the engine: the life of the JVM
+      return created;
+    });
     return new EmbeddedBroker(engine, name);
   }
 }

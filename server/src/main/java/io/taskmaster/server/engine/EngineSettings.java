@@ -8,7 +8,8 @@ import java.time.Duration;
  * @param maxQueueLength ready tasks one queue may hold; puts beyond it are refused with BUSY, never dropped
  * @param resultTtl how long a settled task's result stays readable
  * @param maxStoredResults results kept at most; the oldest go first when more arrive
- * @param visibilityTimeout how long a lease hides a task (recorded now; enforced by the lease reaper)
+ * @param visibilityTimeout how long a lease hides a task unless extended; then the lease reaper gives the task to
+ *     another consumer
  */
 public record EngineSettings(int maxQueueLength, Duration resultTtl, int maxStoredResults, Duration visibilityTimeout) {
   public EngineSettings {
@@ -24,6 +25,10 @@ public record EngineSettings(int maxQueueLength, Duration resultTtl, int maxStor
     if (visibilityTimeout.isNegative() || visibilityTimeout.isZero()) {
       throw new IllegalArgumentException("visibilityTimeout must be positive, was " + visibilityTimeout);
     }
+  }
+
+  public EngineSettings withVisibilityTimeout(Duration timeout) {
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, timeout);
   }
 
   public static EngineSettings defaults() {

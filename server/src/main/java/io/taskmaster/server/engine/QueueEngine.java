@@ -8,11 +8,13 @@ import io.taskmaster.broker.TaskResult;
 import io.taskmaster.time.Ticker;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -27,7 +29,7 @@ import java.util.function.Consumer;
  * <pre>
  *   put ──► READY ──lease──► LEASED ──ack/fail──► SETTLED (result kept for its time to live)
  *             ▲                 │
- *             └──release / owner disconnected (to the head of the queue)
+ *             └──release / owner disconnected / lease expired (to the head of the queue)
  * </pre>
  *
  * <h2>Invariants</h2>
@@ -47,8 +49,14 @@ import java.util.function.Consumer;
  * (a waiter receiving tasks, a producer receiving a result) are collected under the lock and run after it is
  * released, so a slow callback cannot stall the engine and callbacks may call back into it.
  *
- * <p>Durability, retries with backoff, dead letters and lease expiry build on these states (a journal records the
- * commands; a reaper expires {@code leaseDeadlineNanos}).
+ * <h2>Lease expiry</h2>
+ *
+ * A lease lasts the visibility timeout from its delivery or its last extension, read from the injected monotonic
+ * {@link Ticker}, so a wall-clock jump expires nothing. {@link #expireLeases()} is driven from outside (the lease
+ * reaper) and is the only place leases expire: between two reaper runs a lease may outlive its deadline slightly,
+ * never the other way round.
+ *
+ * <p>Durability, retries with backoff and dead letters build on these states (a journal records the commands).
  */
 public final class QueueEngine {
   private final EngineSettings settings;
@@ -67,6 +75,15 @@ public final class QueueEngine {
   }
 
   private record ResultWaiter(long owner, Consumer<TaskResult> callback) {}
+
+  /**
+   * When a lease runs out. Extending a lease adds a new entry and leaves the old one in place: {@link
+   * #expireLeases()} skips entries whose lease is gone or whose deadline moved, so no entry is ever searched for.
+   */
+  private record Expiry(long deadlineNanos, long leaseId) {}
+
+  private final PriorityQueue<Expiry> expiries =
+      new PriorityQueue<>(Comparator.comparingLong(Expiry::deadlineNanos));
 
   public QueueEngine(EngineSettings settings, Ticker ticker) {
     this.settings = settings;
@@ -235,6 +252,69 @@ public final class QueueEngine {
   }
 
   /**
+   * Extends leases held by {@code owner} by the lease timeout, counted from now. A lease that expired, was settled
+   * or belongs to another owner answers UNKNOWN_LEASE.
+   */
+  public List<SettleStatus> extend(long owner, List<Long> leaseIds) {
+    List<SettleStatus> statuses = new ArrayList<>(leaseIds.size());
+    lock.lock();
+    try {
+      long deadline = ticker.nanos() + settings.visibilityTimeout().toNanos();
+      for (long leaseId : leaseIds) {
+        StoredTask task = leases.get(leaseId);
+        if (task == null || task.leaseOwner != owner) {
+          statuses.add(SettleStatus.UNKNOWN_LEASE);
+          continue;
+        }
+        task.leaseDeadlineNanos = deadline;
+        addExpiry(new Expiry(deadline, leaseId));
+        statuses.add(SettleStatus.OK);
+      }
+    } finally {
+      lock.unlock();
+    }
+    return statuses;
+  }
+
+  /**
+   * Settled leases leave their entries behind until their deadline; when those outnumber the live leases, the
+   * queue is rebuilt from the live ones, so its size follows the leases held, not the lease rate.
+   */
+  private void addExpiry(Expiry expiry) {
+    expiries.add(expiry);
+    if (expiries.size() > 2L * leases.size() + 4096) {
+      expiries.clear();
+      leases.forEach((leaseId, task) -> expiries.add(new Expiry(task.leaseDeadlineNanos, leaseId)));
+    }
+  }
+
+  /**
+   * Returns every lease whose deadline has passed to the head of its queue, for another consumer; the late
+   * consumer's settlement will be refused. Called by the lease reaper; returns the number of leases expired.
+   */
+  public int expireLeases() {
+    List<Runnable> effects = new ArrayList<>();
+    List<StoredTask> expired = new ArrayList<>();
+    lock.lock();
+    try {
+      long now = ticker.nanos();
+      while (!expiries.isEmpty() && expiries.peek().deadlineNanos - now <= 0) {
+        Expiry expiry = expiries.poll();
+        StoredTask task = leases.get(expiry.leaseId);
+        if (task != null && task.leaseDeadlineNanos == expiry.deadlineNanos) {
+          leases.remove(expiry.leaseId);
+          expired.add(task);
+        }
+      }
+      returnToHead(expired, effects);
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return expired.size();
+  }
+
+  /**
    * Calls {@code callback} with the task's result once it is settled (at once if it is). Throws UNKNOWN_TASK for a
    * task that was never put or whose result expired.
    */
@@ -369,7 +449,8 @@ public final class QueueEngine {
     if (count == 0) {
       return List.of();
     }
-    long deadline = ticker.nanos() + settings.visibilityTimeout().toNanos();
+    long timeoutNanos = settings.visibilityTimeout().toNanos();
+    long deadline = ticker.nanos() + timeoutNanos;
     List<Delivery> deliveries = new ArrayList<>(count);
     long bytes = 0;
     for (int i = 0; i < count; i++) {
@@ -380,7 +461,8 @@ public final class QueueEngine {
       StoredTask task = queue.ready.pollFirst();
       long leaseId = ++lastLeaseId;
       leases.put(leaseId, task);
-      deliveries.add(task.deliver(leaseId, owner, deadline));
+      addExpiry(new Expiry(deadline, leaseId));
+      deliveries.add(task.deliver(leaseId, owner, deadline, settings.visibilityTimeout().toMillis()));
     }
     return deliveries;
   }

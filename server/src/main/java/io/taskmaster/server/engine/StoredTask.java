@@ -17,13 +17,13 @@ final class StoredTask {
     this.message = message;
   }
 
-  Delivery deliver(long leaseId, long owner, long deadlineNanos) {
+  Delivery deliver(long leaseId, long owner, long deadlineNanos, long timeoutMillis) {
     this.deliveries++;
     this.leaseId = leaseId;
     this.leaseOwner = owner;
     this.leaseDeadlineNanos = deadlineNanos;
     return new Delivery(message.id(), leaseId, deliveries, message.queue(), message.type(), message.headers(),
-        message.payload());
+        message.payload(), timeoutMillis);
   }
 
   void makeReady() {

@@ -3,6 +3,7 @@ package io.taskmaster.server.master;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.EngineStats;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.server.lease.LeaseReaper;
 import io.taskmaster.server.net.MasterServer;
 import io.taskmaster.server.net.MasterSettings;
 import io.taskmaster.time.Ticker;
@@ -10,18 +11,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running master: the queue engine and the listeners in front of it. Start order: engine, then listeners;
- * shutdown order: listeners first (no new work arrives, connections close and return their leases), then the
- * engine.
+ * A running master: the queue engine, its background duties and the listeners in front of it. Start order:
+ * engine, lease reaper, listeners. Shutdown order: listeners first (no new work arrives, connections close and
+ * return their leases), then the reaper, then the engine.
  */
 public final class Master implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Master.class);
 
   private final QueueEngine engine;
+  private final LeaseReaper reaper;
   private final MasterServer server;
 
-  private Master(QueueEngine engine, MasterServer server) {
+  private Master(QueueEngine engine, LeaseReaper reaper, MasterServer server) {
     this.engine = engine;
+    this.reaper = reaper;
     this.server = server;
   }
 
@@ -31,8 +34,14 @@ public final class Master implements AutoCloseable {
 
   public static Master start(MasterSettings settings, EngineSettings engineSettings) {
     QueueEngine engine = new QueueEngine(engineSettings, Ticker.system());
-    MasterServer server = new MasterServer(settings, engine).start();
-    return new Master(engine, server);
+    LeaseReaper reaper = LeaseReaper.start(engine, "master");
+    try {
+      MasterServer server = new MasterServer(settings, engine).start();
+      return new Master(engine, reaper, server);
+    } catch (RuntimeException e) {
+      reaper.close();
+      throw e;
+    }
   }
 
   public int port() {
@@ -55,6 +64,7 @@ public final class Master implements AutoCloseable {
   @Override
   public void close() {
     server.close();
+    reaper.close();
     EngineStats stats = engine.stats();
     log.info("master stopped: {} ready task(s) in {} queue(s) and {} stored result(s) were held in memory", stats.ready(),
         stats.queues(), stats.storedResults());

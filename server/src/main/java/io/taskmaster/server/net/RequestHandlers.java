@@ -51,6 +51,7 @@ final class RequestHandlers {
     table.put(Opcode.SUBMIT, this::submit);
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
+    table.put(Opcode.EXTEND, this::extend);
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
     table.put(Opcode.PING, (session, ctx, id, message) -> reply(session, id, new Message.Pong()));
@@ -154,6 +155,11 @@ final class RequestHandlers {
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
     reply(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+  }
+
+  private void extend(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
+    List<Long> leaseIds = ((Message.Extend) message).leaseIds();
+    reply(session, requestId, new Message.Extended(engine.extend(session.owner, leaseIds)));
   }
 
   private void awaitResult(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
