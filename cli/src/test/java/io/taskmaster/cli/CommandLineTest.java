@@ -96,6 +96,45 @@ class CommandLineTest {
   }
 
   @Test
+  void deadLettersAreListedRetriedAndPurged() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString(),
+        "--max-attempts", "2", "--retry-backoff", "100ms");
+    String uri = "taskmaster://127.0.0.1:"
+        + master.awaitStderr("listening on taskmaster://127\\.0\\.0\\.1:(\\d+)", START);
+    startWorker(uri, "--id", "worker-d");
+    JavaProcess fail = submit(uri, "--type", "fail", "--arg", "\"broken\"", "--wait");
+    assertThat(fail.awaitExit(START)).isEqualTo(ExitCodes.FAILED);
+
+    JavaProcess list = taskmaster(Map.of(), "dead", "list", "--connect", uri, "--authkey-file", keyFile.toString(),
+        "--errors");
+    assertThat(list.awaitExit(START)).as(list.stderr()).isZero();
+    assertThat(list.stdout()).contains("1 dead letter(s) in queue 'tasks'").contains("2 attempt(s)")
+        .contains("IllegalStateException: broken").contains("attempt 2 on worker-d");
+
+    JavaProcess noChoice = taskmaster(Map.of(), "dead", "retry", "--connect", uri, "--authkey-file",
+        keyFile.toString());
+    assertThat(noChoice.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(noChoice.stderr()).contains("--all");
+
+    JavaProcess retry = taskmaster(Map.of(), "dead", "retry", "--all", "--connect", uri, "--authkey-file",
+        keyFile.toString());
+    assertThat(retry.awaitExit(START)).as(retry.stderr()).isZero();
+    assertThat(retry.stdout()).contains("1 dead letter(s) of queue 'tasks' are queued again");
+
+    // The retried task fails twice more and is dead again; then it is purged.
+    org.awaitility.Awaitility.await().atMost(START).pollInterval(Duration.ofMillis(500)).until(() -> {
+      JavaProcess again = taskmaster(Map.of(), "dead", "list", "--connect", uri, "--authkey-file",
+          keyFile.toString());
+      again.awaitExit(START);
+      return again.stdout().contains("1 dead letter(s)");
+    });
+    JavaProcess purge = taskmaster(Map.of(), "dead", "purge", "--yes", "--connect", uri, "--authkey-file",
+        keyFile.toString());
+    assertThat(purge.awaitExit(START)).as(purge.stderr()).isZero();
+    assertThat(purge.stdout()).contains("1 dead letter(s) of queue 'tasks' deleted");
+  }
+
+  @Test
   void unknownTypeFailsNamingTheWorker() {
     String uri = startMaster();
     startWorker(uri, "--id", "worker-y");

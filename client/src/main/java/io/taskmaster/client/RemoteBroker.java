@@ -12,6 +12,7 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.BrokerUnavailableException;
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
@@ -242,6 +243,22 @@ public final class RemoteBroker implements Broker {
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
     return request(new Message.Settle(settlements)).thenApply(response -> ((Message.Settled) response).statuses());
+  }
+
+  @Override
+  public CompletableFuture<DeadLetters> deadLetters(String queue, int offset, int limit) {
+    return request(new Message.DeadList(queue, offset, limit))
+        .thenApply(response -> ((Message.DeadListed) response).deadLetters());
+  }
+
+  @Override
+  public CompletableFuture<Long> retryDeadLetters(String queue, List<String> taskIds) {
+    return request(new Message.DeadRetry(queue, taskIds)).thenApply(response -> ((Message.DeadRetried) response).count());
+  }
+
+  @Override
+  public CompletableFuture<Long> purgeDeadLetters(String queue) {
+    return request(new Message.DeadPurge(queue)).thenApply(response -> ((Message.DeadPurged) response).count());
   }
 
   @Override

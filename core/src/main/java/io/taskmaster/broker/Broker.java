@@ -50,6 +50,18 @@ public interface Broker extends AutoCloseable {
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 
+  /** A page of the queue's dead letters (tasks that used up their attempts), oldest first. */
+  CompletableFuture<DeadLetters> deadLetters(String queue, int offset, int limit);
+
+  /**
+   * Puts dead letters back at the tail of their queue with fresh attempts: those named, or every one when {@code
+   * taskIds} is empty. Completes with how many were requeued.
+   */
+  CompletableFuture<Long> retryDeadLetters(String queue, List<String> taskIds);
+
+  /** Deletes the queue's dead letters; completes with how many were deleted. */
+  CompletableFuture<Long> purgeDeadLetters(String queue);
+
   /** The number of ready (not leased) tasks in the queue. */
   CompletableFuture<Long> size(String queue);
 

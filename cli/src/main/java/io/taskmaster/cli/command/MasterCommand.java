@@ -59,6 +59,20 @@ public final class MasterCommand extends LoggedCommand {
           + "while the task runs); then it goes to another worker (default: ${DEFAULT-VALUE}).")
   Duration leaseTimeout;
 
+  @Option(names = "--max-attempts", paramLabel = "N", defaultValue = "3",
+      description = "Attempts a task gets (failures, lost workers and expired leases count) before it goes to the "
+          + "dead letters; 1 means no retry (default: ${DEFAULT-VALUE}).")
+  int maxAttempts;
+
+  @Option(names = "--retry-backoff", paramLabel = "DURATION", defaultValue = "1s", converter = DurationConverter.class,
+      description = "Delay before the first retry; it doubles for each further one, with jitter, up to "
+          + "--max-retry-backoff (default: ${DEFAULT-VALUE}).")
+  Duration retryBackoff;
+
+  @Option(names = "--max-retry-backoff", paramLabel = "DURATION", defaultValue = "5m",
+      converter = DurationConverter.class, description = "Longest delay between two attempts (default: ${DEFAULT-VALUE}).")
+  Duration maxRetryBackoff;
+
   @Option(names = "--io-threads", defaultValue = "0",
       description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
   int ioThreads;
@@ -84,7 +98,9 @@ public final class MasterCommand extends LoggedCommand {
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
-    try (Master master = Master.start(settings, EngineSettings.defaults().withVisibilityTimeout(leaseTimeout))) {
+    EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
+        .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
+    try (Master master = Master.start(settings, delivery)) {
       termination.await();
       log.info("stopping the master");
     }

@@ -1,27 +1,17 @@
 package io.taskmaster.cli.options;
 
+import io.taskmaster.time.Durations;
 import java.time.Duration;
-import java.util.Locale;
 import picocli.CommandLine;
 
 /** Parses durations such as {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}. */
 public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
   @Override
   public Duration convert(String value) {
-    String text = value.trim().toLowerCase(Locale.ROOT);
     try {
-      if (text.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
-      } else if (text.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(text.substring(0, text.length() - 1)));
-      } else if (text.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(text.substring(0, text.length() - 1)));
-      } else if (text.endsWith("h")) {
-        return Duration.ofHours(Long.parseLong(text.substring(0, text.length() - 1)));
-      }
-    } catch (NumberFormatException e) {
-      // falls through to the error below
+      return Durations.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.TypeConversionException(e.getMessage());
     }
-    throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; write e.g. 500ms, 10s, 2m or 1h");
   }
 }

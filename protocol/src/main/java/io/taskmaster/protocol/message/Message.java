@@ -1,5 +1,6 @@
 package io.taskmaster.protocol.message;
 
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
@@ -72,6 +73,25 @@ public sealed interface Message {
     }
   }
 
+  record DeadList(String queue, int offset, int limit) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_LIST;
+    }
+  }
+
+  /** Retries the named dead letters, or all of the queue's when {@code taskIds} is empty. */
+  record DeadRetry(String queue, List<String> taskIds) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_RETRY;
+    }
+  }
+
+  record DeadPurge(String queue) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_PURGE;
+    }
+  }
+
   record AwaitResult(String taskId) implements Message {
     public Opcode opcode() {
       return Opcode.AWAIT_RESULT;
@@ -113,6 +133,24 @@ public sealed interface Message {
   record Extended(List<SettleStatus> statuses) implements Message {
     public Opcode opcode() {
       return Opcode.EXTENDED;
+    }
+  }
+
+  record DeadListed(DeadLetters deadLetters) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_LISTED;
+    }
+  }
+
+  record DeadRetried(long count) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_RETRIED;
+    }
+  }
+
+  record DeadPurged(long count) implements Message {
+    public Opcode opcode() {
+      return Opcode.DEAD_PURGED;
     }
   }
 

@@ -16,6 +16,9 @@ public enum Opcode {
   PING(0x15),
   SUBMIT(0x16),
   EXTEND(0x17),
+  DEAD_LIST(0x18),
+  DEAD_RETRY(0x19),
+  DEAD_PURGE(0x1A),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),
@@ -23,6 +26,9 @@ public enum Opcode {
   SIZE_OK(0x94),
   PONG(0x95),
   EXTENDED(0x97),
+  DEAD_LISTED(0x98),
+  DEAD_RETRIED(0x99),
+  DEAD_PURGED(0x9A),
   ERROR(0xFF);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

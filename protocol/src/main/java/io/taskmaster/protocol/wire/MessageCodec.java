@@ -1,6 +1,8 @@
 package io.taskmaster.protocol.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.taskmaster.broker.DeadLetter;
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
@@ -11,6 +13,7 @@ import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.message.Opcode;
 import io.taskmaster.task.TaskError;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +75,22 @@ public final class MessageCodec {
         }
       }
       case EXTENDED -> writeStatuses(out, ((Message.Extended) message).statuses());
+      case DEAD_LIST -> {
+        Message.DeadList list = (Message.DeadList) message;
+        writeString(out, list.queue());
+        out.writeInt(list.offset());
+        out.writeInt(list.limit());
+      }
+      case DEAD_RETRY -> {
+        Message.DeadRetry retry = (Message.DeadRetry) message;
+        writeString(out, retry.queue());
+        out.writeInt(retry.taskIds().size());
+        retry.taskIds().forEach(id -> writeString(out, id));
+      }
+      case DEAD_PURGE -> writeString(out, ((Message.DeadPurge) message).queue());
+      case DEAD_LISTED -> writeDeadLetters(out, ((Message.DeadListed) message).deadLetters());
+      case DEAD_RETRIED -> out.writeLong(((Message.DeadRetried) message).count());
+      case DEAD_PURGED -> out.writeLong(((Message.DeadPurged) message).count());
       case AWAIT_RESULT -> writeString(out, ((Message.AwaitResult) message).taskId());
       case SIZE -> writeString(out, ((Message.Size) message).queue());
       case PING, PONG -> { }
@@ -111,11 +130,26 @@ public final class MessageCodec {
   private static void writeTasks(ByteBuf out, List<TaskMessage> tasks) {
     out.writeInt(tasks.size());
     for (TaskMessage task : tasks) {
-      writeString(out, task.id());
-      writeString(out, task.queue());
-      writeString(out, task.type());
-      writeHeaders(out, task.headers());
-      writeBytes(out, task.payload());
+      writeTask(out, task);
+    }
+  }
+
+  private static void writeTask(ByteBuf out, TaskMessage task) {
+    writeString(out, task.id());
+    writeString(out, task.queue());
+    writeString(out, task.type());
+    writeHeaders(out, task.headers());
+    writeBytes(out, task.payload());
+  }
+
+  private static void writeDeadLetters(ByteBuf out, DeadLetters deadLetters) {
+    out.writeLong(deadLetters.total());
+    out.writeInt(deadLetters.page().size());
+    for (DeadLetter dead : deadLetters.page()) {
+      writeTask(out, dead.task());
+      out.writeLong(dead.deadAt().toEpochMilli());
+      out.writeInt(dead.attempts().size());
+      dead.attempts().forEach(error -> writeError(out, error));
     }
   }
 
@@ -205,6 +239,12 @@ public final class MessageCodec {
       case SETTLE -> new Message.Settle(readSettlements(in));
       case EXTEND -> new Message.Extend(readLeaseIds(in));
       case EXTENDED -> new Message.Extended(readStatuses(in));
+      case DEAD_LIST -> new Message.DeadList(readString(in), in.readInt(), in.readInt());
+      case DEAD_RETRY -> new Message.DeadRetry(readString(in), readStrings(in));
+      case DEAD_PURGE -> new Message.DeadPurge(readString(in));
+      case DEAD_LISTED -> new Message.DeadListed(readDeadLetters(in));
+      case DEAD_RETRIED -> new Message.DeadRetried(in.readLong());
+      case DEAD_PURGED -> new Message.DeadPurged(in.readLong());
       case AWAIT_RESULT -> new Message.AwaitResult(readString(in));
       case SIZE -> new Message.Size(readString(in));
       case PING -> new Message.Ping();
@@ -227,21 +267,25 @@ public final class MessageCodec {
     int count = readCount(in, 12, "tasks");
     List<TaskMessage> tasks = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      String id = readString(in);
-      String queue = readString(in);
-      String type = readString(in);
-      Map<String, String> headers = readHeaders(in);
-      byte[] payload = readBytes(in);
-      if (payload == null) {
-        throw malformed("task " + id + " has a null payload");
-      }
-      try {
-        tasks.add(new TaskMessage(id, queue, type, headers, payload));
-      } catch (IllegalArgumentException e) {
-        throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
-      }
+      tasks.add(readTask(in));
     }
     return tasks;
+  }
+
+  private static TaskMessage readTask(ByteBuf in) {
+    String id = readString(in);
+    String queue = readString(in);
+    String type = readString(in);
+    Map<String, String> headers = readHeaders(in);
+    byte[] payload = readBytes(in);
+    if (payload == null) {
+      throw malformed("task " + id + " has a null payload");
+    }
+    try {
+      return new TaskMessage(id, queue, type, headers, payload);
+    } catch (IllegalArgumentException e) {
+      throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
+    }
   }
 
   private static List<Settlement> readSettlements(ByteBuf in) {
@@ -258,6 +302,37 @@ public final class MessageCodec {
       });
     }
     return settlements;
+  }
+
+  private static List<String> readStrings(ByteBuf in) {
+    int count = readCount(in, 2, "strings");
+    List<String> strings = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      strings.add(readString(in));
+    }
+    return strings;
+  }
+
+  private static DeadLetters readDeadLetters(ByteBuf in) {
+    long total = in.readLong();
+    // a task (12) + dead-at (8) + attempt count (4)
+    int count = readCount(in, 24, "dead letters");
+    List<DeadLetter> page = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      TaskMessage task = readTask(in);
+      Instant deadAt = Instant.ofEpochMilli(in.readLong());
+      // an error: type (2), message (4), stack trace (4), worker (2)
+      int attempts = readCount(in, 12, "attempt errors");
+      if (attempts == 0) {
+        throw malformed("dead letter " + task.id() + " has no attempt");
+      }
+      List<TaskError> errors = new ArrayList<>(attempts);
+      for (int a = 0; a < attempts; a++) {
+        errors.add(readError(in));
+      }
+      page.add(new DeadLetter(task, errors, deadAt));
+    }
+    return new DeadLetters(total, page);
   }
 
   private static List<Long> readLeaseIds(ByteBuf in) {

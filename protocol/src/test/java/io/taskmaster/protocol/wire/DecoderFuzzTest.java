@@ -315,6 +315,14 @@ class DecoderFuzzTest {
         case LEASED -> new Message.Leased(list(r, 4, () -> new Delivery(text(r, 0, 12), r.nextLong(), r.nextInt(),
             text(r, 0, 12), text(r, 0, 12), headers(r), nullableBytes(r), r.nextLong(0x1_0000_0000L))));
         case EXTEND -> new Message.Extend(list(r, 6, r::nextLong));
+        case DEAD_LIST -> new Message.DeadList(text(r, 0, 12), r.nextInt(), r.nextInt());
+        case DEAD_RETRY -> new Message.DeadRetry(text(r, 0, 12), list(r, 4, () -> text(r, 0, 12)));
+        case DEAD_PURGE -> new Message.DeadPurge(text(r, 0, 12));
+        case DEAD_LISTED -> new Message.DeadListed(new io.taskmaster.broker.DeadLetters(r.nextLong(), list(r, 3,
+            () -> new io.taskmaster.broker.DeadLetter(new TaskMessage(name(r), name(r), text(r, 0, 12), headers(r),
+                bytes(r, r.nextInt(48))), atLeastOneError(r), java.time.Instant.ofEpochMilli(r.nextLong(1L << 50))))));
+        case DEAD_RETRIED -> new Message.DeadRetried(r.nextLong());
+        case DEAD_PURGED -> new Message.DeadPurged(r.nextLong());
         case EXTENDED -> new Message.Extended(list(r, 6, () -> SettleStatus.values()[r.nextInt(
             SettleStatus.values().length)]));
         case SETTLED -> new Message.Settled(list(r, 6, () -> SettleStatus.values()[r.nextInt(
@@ -358,6 +366,12 @@ class DecoderFuzzTest {
         headers.put(text(r, 0, 8), text(r, 0, 8));
       }
       return headers;
+    }
+
+    private static List<TaskError> atLeastOneError(SplittableRandom r) {
+      List<TaskError> errors = new ArrayList<>(list(r, 2, () -> error(r)));
+      errors.add(error(r));
+      return errors;
     }
 
     private static TaskError error(SplittableRandom r) {

@@ -2,6 +2,7 @@ package io.taskmaster.server.embedded;
 
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
@@ -72,6 +73,21 @@ public final class EmbeddedBroker implements Broker {
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
     return call(() -> engine.settle(owner, settlements));
+  }
+
+  @Override
+  public CompletableFuture<DeadLetters> deadLetters(String queue, int offset, int limit) {
+    return call(() -> engine.deadLetters(queue, offset, limit));
+  }
+
+  @Override
+  public CompletableFuture<Long> retryDeadLetters(String queue, List<String> taskIds) {
+    return call(() -> engine.retryDeadLetters(queue, taskIds));
+  }
+
+  @Override
+  public CompletableFuture<Long> purgeDeadLetters(String queue) {
+    return call(() -> engine.purgeDeadLetters(queue));
   }
 
   @Override

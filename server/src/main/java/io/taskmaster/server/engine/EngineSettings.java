@@ -3,35 +3,70 @@ package io.taskmaster.server.engine;
 import java.time.Duration;
 
 /**
- * Limits of the queue engine.
+ * Limits and delivery rules of the queue engine.
  *
  * @param maxQueueLength ready tasks one queue may hold; puts beyond it are refused with BUSY, never dropped
  * @param resultTtl how long a settled task's result stays readable
  * @param maxStoredResults results kept at most; the oldest go first when more arrive
  * @param visibilityTimeout how long a lease hides a task unless extended; then the lease reaper gives the task to
  *     another consumer
+ * @param maxAttempts deliveries a task gets before it is dead-lettered, counting failures, expired leases and lost
+ *     consumers (1 means no retry)
+ * @param retryBackoff the delay before the first retry; each further retry doubles it, up to {@code
+ *     maxRetryBackoff}, with jitter
+ * @param maxRetryBackoff the longest delay between two attempts
  */
-public record EngineSettings(int maxQueueLength, Duration resultTtl, int maxStoredResults, Duration visibilityTimeout) {
+public record EngineSettings(
+    int maxQueueLength,
+    Duration resultTtl,
+    int maxStoredResults,
+    Duration visibilityTimeout,
+    int maxAttempts,
+    Duration retryBackoff,
+    Duration maxRetryBackoff) {
+
   public EngineSettings {
     if (maxQueueLength < 1) {
       throw new IllegalArgumentException("maxQueueLength must be at least 1, was " + maxQueueLength);
     }
-    if (resultTtl.isNegative() || resultTtl.isZero()) {
-      throw new IllegalArgumentException("resultTtl must be positive, was " + resultTtl);
-    }
+    requirePositive("resultTtl", resultTtl);
     if (maxStoredResults < 1) {
       throw new IllegalArgumentException("maxStoredResults must be at least 1, was " + maxStoredResults);
     }
-    if (visibilityTimeout.isNegative() || visibilityTimeout.isZero()) {
-      throw new IllegalArgumentException("visibilityTimeout must be positive, was " + visibilityTimeout);
+    requirePositive("visibilityTimeout", visibilityTimeout);
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("maxAttempts must be at least 1 (1: no retry), was " + maxAttempts);
+    }
+    requirePositive("retryBackoff", retryBackoff);
+    if (maxRetryBackoff.compareTo(retryBackoff) < 0) {
+      throw new IllegalArgumentException("maxRetryBackoff (" + maxRetryBackoff + ") must not be below retryBackoff ("
+          + retryBackoff + ")");
     }
   }
 
-  public EngineSettings withVisibilityTimeout(Duration timeout) {
-    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, timeout);
+  private static void requirePositive(String name, Duration value) {
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, was " + value);
+    }
   }
 
+  /** 30 s leases, 3 attempts, retries after about 1 s, 2 s, ... up to 5 min, results kept 1 h. */
   public static EngineSettings defaults() {
-    return new EngineSettings(1_000_000, Duration.ofHours(1), 1_000_000, Duration.ofSeconds(30));
+    return new EngineSettings(1_000_000, Duration.ofHours(1), 1_000_000, Duration.ofSeconds(30), 3,
+        Duration.ofSeconds(1), Duration.ofMinutes(5));
+  }
+
+  public EngineSettings withVisibilityTimeout(Duration timeout) {
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, timeout, maxAttempts, retryBackoff,
+        maxRetryBackoff);
+  }
+
+  public EngineSettings withMaxAttempts(int attempts) {
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, attempts, retryBackoff,
+        maxRetryBackoff);
+  }
+
+  public EngineSettings withRetryBackoff(Duration first, Duration max) {
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts, first, max);
   }
 }

@@ -1,4 +1,5 @@
 package io.taskmaster.server.engine;
 
 /** A snapshot of the engine's counts. */
-public record EngineStats(int queues, long ready, long leased, long waitingConsumers, long storedResults) {}
+public record EngineStats(
+    int queues, long ready, long leased, long waitingConsumers, long storedResults, long retrying, long dead) {}

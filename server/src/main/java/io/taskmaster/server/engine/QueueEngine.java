@@ -1,11 +1,15 @@
 package io.taskmaster.server.engine;
 
+import io.taskmaster.broker.DeadLetter;
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskResult;
+import io.taskmaster.task.TaskError;
 import io.taskmaster.time.Ticker;
+import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -16,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -27,9 +32,12 @@ import java.util.function.Consumer;
  * <h2>States of a task</h2>
  *
  * <pre>
- *   put ──► READY ──lease──► LEASED ──ack/fail──► SETTLED (result kept for its time to live)
- *             ▲                 │
- *             └──release / owner disconnected / lease expired (to the head of the queue)
+ *   put ──► READY ──lease──► LEASED ──ack──────────────────────────► SETTLED (result kept for its time to live)
+ *             ▲ ▲                │ │
+ *             │ │                │ └─fail, attempts left──► RETRYING (backoff) ──► READY (tail)
+ *             │ │                └─fail / lost, no attempts left──► DEAD (failure result kept; retry or purge)
+ *             │ └──release (head)
+ *             └────owner disconnected / lease expired, attempts left (head)
  * </pre>
  *
  * <h2>Invariants</h2>
@@ -61,6 +69,7 @@ import java.util.function.Consumer;
 public final class QueueEngine {
   private final EngineSettings settings;
   private final Ticker ticker;
+  private final Clock wallClock;
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, TaskQueue> queues = new HashMap<>();
   private final Map<String, StoredTask> live = new HashMap<>();
@@ -72,7 +81,12 @@ public final class QueueEngine {
   private static final class TaskQueue {
     final ArrayDeque<StoredTask> ready = new ArrayDeque<>();
     final ArrayDeque<LeaseWaiter> waiters = new ArrayDeque<>();
+    final ArrayDeque<DeadLetter> dead = new ArrayDeque<>();
   }
+
+  /** Tasks waiting out a retry backoff, earliest first. */
+  private final PriorityQueue<StoredTask> delayed =
+      new PriorityQueue<>(Comparator.comparingLong(task -> task.notBeforeNanos));
 
   private record ResultWaiter(long owner, Consumer<TaskResult> callback) {}
 
@@ -83,11 +97,20 @@ public final class QueueEngine {
   private record Expiry(long deadlineNanos, long leaseId) {}
 
   private final PriorityQueue<Expiry> expiries =
-      new PriorityQueue<>(Comparator.comparingLong(Expiry::deadlineNanos));
+      new PriorityQueue<>(Comparator.comparingLong(Expiry::deadlineNanos).thenComparingLong(Expiry::leaseId));
 
   public QueueEngine(EngineSettings settings, Ticker ticker) {
+    this(settings, ticker, Clock.systemUTC());
+  }
+
+  /**
+   * @param ticker the monotonic time every deadline reads
+   * @param wallClock only for timestamps shown to people (when a task was dead-lettered)
+   */
+  public QueueEngine(EngineSettings settings, Ticker ticker, Clock wallClock) {
     this.settings = settings;
     this.ticker = ticker;
+    this.wallClock = wallClock;
     this.results = new ResultStore(settings.resultTtl().toNanos(), settings.maxStoredResults());
   }
 
@@ -221,14 +244,22 @@ public final class QueueEngine {
         leases.remove(settlement.leaseId());
         statuses.add(SettleStatus.OK);
         if (settlement instanceof Settlement.Release) {
+          // Given back untried (a worker shutting down, a lease that arrived too late): not an attempt.
+          task.deliveries--;
           released.add(task);
           continue;
         }
+        if (settlement instanceof Settlement.Fail fail) {
+          task.recordError(fail.error());
+          if (task.deliveries < settings.maxAttempts()) {
+            scheduleRetry(task, now);
+          } else {
+            deadLetter(task, now, effects);
+          }
+          continue;
+        }
         live.remove(task.message.id());
-        TaskResult result = settlement instanceof Settlement.Fail fail
-            ? TaskResult.failure(task.message.id(), fail.error())
-            : TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result());
-        complete(result, now, effects);
+        complete(TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result()), now, effects);
       }
       returnToHead(released, effects);
     } finally {
@@ -306,7 +337,8 @@ public final class QueueEngine {
           expired.add(task);
         }
       }
-      returnToHead(expired, effects);
+      returnLost(expired, TaskError.of("io.taskmaster.LeaseExpired", "the lease ran out after "
+          + settings.visibilityTimeout().toMillis() + " ms without being settled or extended", ""), now, effects);
     } finally {
       lock.unlock();
     }
@@ -365,7 +397,7 @@ public final class QueueEngine {
           owned.add(task);
         }
       }
-      owned.sort(java.util.Comparator.comparingLong(task -> task.leaseId));
+      owned.sort(Comparator.comparingLong(task -> task.leaseId));
       returned = owned.size();
       for (TaskQueue queue : queues.values()) {
         for (Iterator<LeaseWaiter> it = queue.waiters.iterator(); it.hasNext(); ) {
@@ -378,7 +410,8 @@ public final class QueueEngine {
       }
       resultWaiters.values().forEach(list -> list.removeIf(waiter -> waiter.owner == owner));
       resultWaiters.values().removeIf(List::isEmpty);
-      returnToHead(owned, effects);
+      returnLost(owned, TaskError.of("io.taskmaster.WorkerLost", "the worker's connection closed before it settled "
+          + "the task", ""), ticker.nanos(), effects);
     } finally {
       lock.unlock();
     }
@@ -392,11 +425,142 @@ public final class QueueEngine {
     try {
       long ready = 0;
       long waiting = 0;
+      long dead = 0;
       for (TaskQueue queue : queues.values()) {
         ready += queue.ready.size();
         waiting += queue.waiters.size();
+        dead += queue.dead.size();
       }
-      return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size());
+      return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size(), delayed.size(), dead);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Tasks whose consumer went away or whose lease ran out: each such loss counts as an attempt, so a task that kills
+   * every worker it reaches (a poison task) is dead-lettered after its last attempt instead of looping forever. The
+   * others go back to the head of their queues at once.
+   */
+  private void returnLost(List<StoredTask> tasks, TaskError why, long now, List<Runnable> effects) {
+    List<StoredTask> again = new ArrayList<>(tasks.size());
+    for (StoredTask task : tasks) {
+      task.recordError(why);
+      if (task.deliveries < settings.maxAttempts()) {
+        again.add(task);
+      } else {
+        deadLetter(task, now, effects);
+      }
+    }
+    returnToHead(again, effects);
+  }
+
+  /** Waits out the backoff of the attempt that just failed: about base x 2^(attempt-1), capped, with jitter. */
+  private void scheduleRetry(StoredTask task, long now) {
+    long base = settings.retryBackoff().toNanos();
+    long ceiling = Math.min(settings.maxRetryBackoff().toNanos(),
+        base << Math.min(task.deliveries - 1, 30));
+    task.makeReady();
+    task.notBeforeNanos = now + ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+    delayed.add(task);
+  }
+
+  private void deadLetter(StoredTask task, long now, List<Runnable> effects) {
+    task.makeReady();
+    live.remove(task.message.id());
+    queue(task.message.queue()).dead.addLast(new DeadLetter(task.message, task.errors, wallClock.instant()));
+    List<TaskError> errors = task.errors;
+    complete(TaskResult.failure(task.message.id(), errors.get(errors.size() - 1)), now, effects);
+  }
+
+  /** Moves tasks whose retry backoff is over to the tail of their queues. Returns how many. */
+  public int promoteDue() {
+    List<Runnable> effects = new ArrayList<>();
+    int promoted = 0;
+    lock.lock();
+    try {
+      long now = ticker.nanos();
+      Set<TaskQueue> touched = new HashSet<>();
+      while (!delayed.isEmpty() && delayed.peek().notBeforeNanos - now <= 0) {
+        StoredTask task = delayed.poll();
+        TaskQueue queue = queue(task.message.queue());
+        queue.ready.addLast(task);
+        touched.add(queue);
+        promoted++;
+      }
+      for (TaskQueue queue : touched) {
+        dispatch(queue, effects);
+      }
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return promoted;
+  }
+
+  /** A page of a queue's dead letters, oldest first. */
+  public DeadLetters deadLetters(String queueName, int offset, int limit) {
+    if (offset < 0 || limit < 0) {
+      throw new EngineException(EngineException.Reason.INVALID_ARGUMENT,
+          "offset and limit must not be negative, were " + offset + " and " + limit);
+    }
+    lock.lock();
+    try {
+      TaskQueue queue = queues.get(queueName);
+      if (queue == null) {
+        return new DeadLetters(0, List.of());
+      }
+      return new DeadLetters(queue.dead.size(), queue.dead.stream().skip(offset).limit(limit).toList());
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Puts dead letters back at the tail of their queue with fresh attempts: those named, or all when {@code taskIds}
+   * is empty. A dead letter whose id was meanwhile reused by a live task stays where it is.
+   */
+  public long retryDeadLetters(String queueName, List<String> taskIds) {
+    List<Runnable> effects = new ArrayList<>();
+    long retried = 0;
+    lock.lock();
+    try {
+      TaskQueue queue = queues.get(queueName);
+      if (queue == null) {
+        return 0;
+      }
+      Set<String> wanted = new HashSet<>(taskIds);
+      for (Iterator<DeadLetter> it = queue.dead.iterator(); it.hasNext(); ) {
+        DeadLetter dead = it.next();
+        String id = dead.task().id();
+        if ((wanted.isEmpty() || wanted.contains(id)) && !live.containsKey(id)) {
+          it.remove();
+          results.remove(id);
+          StoredTask task = new StoredTask(dead.task());
+          live.put(id, task);
+          queue.ready.addLast(task);
+          retried++;
+        }
+      }
+      dispatch(queue, effects);
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return retried;
+  }
+
+  /** Deletes a queue's dead letters; returns how many. */
+  public long purgeDeadLetters(String queueName) {
+    lock.lock();
+    try {
+      TaskQueue queue = queues.get(queueName);
+      if (queue == null) {
+        return 0;
+      }
+      long purged = queue.dead.size();
+      queue.dead.clear();
+      return purged;
     } finally {
       lock.unlock();
     }

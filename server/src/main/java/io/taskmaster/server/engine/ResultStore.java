@@ -41,6 +41,10 @@ final class ResultStore {
     return get(taskId, nowNanos) != null;
   }
 
+  void remove(String taskId) {
+    byTaskId.remove(taskId);
+  }
+
   int size() {
     return byTaskId.size();
   }

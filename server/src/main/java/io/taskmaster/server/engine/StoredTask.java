@@ -2,6 +2,9 @@ package io.taskmaster.server.engine;
 
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.task.TaskError;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A task the engine holds: ready in its queue, or leased to one owner. Guarded by the engine's lock. */
 final class StoredTask {
@@ -12,6 +15,10 @@ final class StoredTask {
   long leaseId;
   long leaseOwner;
   long leaseDeadlineNanos;
+  /** While waiting for a retry: when it may run again. */
+  long notBeforeNanos;
+  /** The errors of failed attempts, oldest first; null until the first. */
+  List<TaskError> errors;
 
   StoredTask(TaskMessage message) {
     this.message = message;
@@ -24,6 +31,13 @@ final class StoredTask {
     this.leaseDeadlineNanos = deadlineNanos;
     return new Delivery(message.id(), leaseId, deliveries, message.queue(), message.type(), message.headers(),
         message.payload(), timeoutMillis);
+  }
+
+  void recordError(TaskError error) {
+    if (errors == null) {
+      errors = new ArrayList<>(2);
+    }
+    errors.add(error);
   }
 
   void makeReady() {

@@ -27,6 +27,8 @@ final class RequestHandlers {
   private static final Logger log = LoggerFactory.getLogger(RequestHandlers.class);
   /** Lease waits are capped so a lost client's waiter cannot linger for long. */
   private static final int MAX_WAIT_MILLIS = 60_000;
+  /** Dead letters in one DEAD_LISTED at most, so that the answer fits a frame. */
+  static final int MAX_DEAD_PAGE = 1000;
   /** Tasks one LEASE may ask for; more buys nothing but a long frame. */
   static final int MAX_LEASE_BATCH = 10_000;
   /** Room in a LEASED frame for everything but the payloads. */
@@ -52,6 +54,17 @@ final class RequestHandlers {
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.EXTEND, this::extend);
+    table.put(Opcode.DEAD_LIST, (session, ctx, id, message) -> {
+      Message.DeadList list = (Message.DeadList) message;
+      reply(session, id, new Message.DeadListed(engine.deadLetters(
+          Names.requireValid("queue name", list.queue()), list.offset(), Math.min(list.limit(), MAX_DEAD_PAGE))));
+    });
+    table.put(Opcode.DEAD_RETRY, (session, ctx, id, message) -> {
+      Message.DeadRetry retry = (Message.DeadRetry) message;
+      reply(session, id, new Message.DeadRetried(engine.retryDeadLetters(retry.queue(), retry.taskIds())));
+    });
+    table.put(Opcode.DEAD_PURGE, (session, ctx, id, message) ->
+        reply(session, id, new Message.DeadPurged(engine.purgeDeadLetters(((Message.DeadPurge) message).queue()))));
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
     table.put(Opcode.PING, (session, ctx, id, message) -> reply(session, id, new Message.Pong()));

@@ -4,7 +4,9 @@ import io.taskmaster.broker.AuthKey;
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
+import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.master.Master;
+import java.time.Duration;
 import io.taskmaster.testkit.BrokerContractTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,7 +18,9 @@ class RemoteBrokerContractTest extends BrokerContractTest {
 
   @BeforeAll
   static void startMaster() {
-    master = Master.start(MasterSettings.of(0, KEY));
+    // Short retry backoffs keep the retry tests quick; the rules are the same as in production.
+    master = Master.start(MasterSettings.of(0, KEY),
+        EngineSettings.defaults().withRetryBackoff(Duration.ofMillis(50), Duration.ofMinutes(5)));
   }
 
   @AfterAll
