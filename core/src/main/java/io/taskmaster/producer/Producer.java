@@ -53,8 +53,8 @@ public final class Producer {
       TaskType<A, R> type, List<? extends A> arguments, SubmitOptions options) {
     List<TaskMessage> messages = new ArrayList<>(arguments.size());
     for (A argument : arguments) {
-      messages.add(new TaskMessage(
-          TaskIds.next(), options.queue(), type.name(), options.headers(), type.encodeArgument(argument)));
+      messages.add(new TaskMessage(TaskIds.next(), options.queue(), type.name(), options.headers(),
+          type.encodeArgument(argument), options.task()));
     }
     Submission submission = broker.submit(messages);
     CompletableFuture<Void> accepted = submission.accepted();

@@ -1,16 +1,25 @@
 package io.taskmaster.producer;
 
 import io.taskmaster.broker.Names;
+import io.taskmaster.broker.TaskOptions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Where and how a task is submitted. Immutable: each method returns a new instance.
  *
+ * <pre>{@code
+ * producer.submit(REPORT, args, SubmitOptions.queue("reports").priority(7).delay(Duration.ofMinutes(5)));
+ * }</pre>
+ *
  * @param queue the queue to put on; default {@value #DEFAULT_QUEUE}
  * @param headers string metadata that travels with the task
+ * @param task priority, attempts and start time
  */
-public record SubmitOptions(String queue, Map<String, String> headers) {
+public record SubmitOptions(String queue, Map<String, String> headers, TaskOptions task) {
   public static final String DEFAULT_QUEUE = "tasks";
 
   public SubmitOptions {
@@ -19,7 +28,7 @@ public record SubmitOptions(String queue, Map<String, String> headers) {
   }
 
   public static SubmitOptions defaults() {
-    return new SubmitOptions(DEFAULT_QUEUE, Map.of());
+    return new SubmitOptions(DEFAULT_QUEUE, Map.of(), TaskOptions.DEFAULTS);
   }
 
   public static SubmitOptions queue(String queue) {
@@ -27,12 +36,38 @@ public record SubmitOptions(String queue, Map<String, String> headers) {
   }
 
   public SubmitOptions onQueue(String name) {
-    return new SubmitOptions(name, headers);
+    return new SubmitOptions(name, headers, task);
   }
 
   public SubmitOptions header(String name, String value) {
     Map<String, String> copy = new LinkedHashMap<>(headers);
     copy.put(name, value);
-    return new SubmitOptions(queue, copy);
+    return new SubmitOptions(queue, copy, task);
+  }
+
+  /** 0 (default) to 9: higher priorities are leased first. */
+  public SubmitOptions priority(int priority) {
+    return new SubmitOptions(queue, headers, task.withPriority(priority));
+  }
+
+  /** Attempts before the dead letters, overriding the master's default. */
+  public SubmitOptions maxAttempts(int attempts) {
+    if (attempts < 1) {
+      throw new IllegalArgumentException("maxAttempts must be at least 1, was " + attempts);
+    }
+    return new SubmitOptions(queue, headers, task.withMaxAttempts(attempts));
+  }
+
+  /** Not delivered before {@code time}. */
+  public SubmitOptions runAt(Instant time) {
+    return new SubmitOptions(queue, headers, task.withRunAt(time));
+  }
+
+  /** Not delivered before {@code delay} from now. */
+  public SubmitOptions delay(Duration delay) {
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("a delay must not be negative, was " + delay);
+    }
+    return runAt(Instant.now(Clock.systemUTC()).plus(delay));
   }
 }

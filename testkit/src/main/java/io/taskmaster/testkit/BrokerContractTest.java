@@ -133,6 +133,29 @@ public abstract class BrokerContractTest {
   }
 
   @Test
+  void higherPrioritiesAreLeasedFirst() {
+    Broker broker = broker();
+    Producer producer = Producer.on(broker);
+    producer.submit(SQUARE, 1, SubmitOptions.queue(queue)).accepted().join();
+    producer.submit(SQUARE, 2, SubmitOptions.queue(queue).priority(9)).accepted().join();
+    producer.submit(SQUARE, 3, SubmitOptions.queue(queue).priority(4)).accepted().join();
+
+    assertThat(broker.lease(queue, 10, SHORT_WAIT).join()).extracting(BrokerContractTest::text)
+        .containsExactly("2", "3", "1");
+  }
+
+  @Test
+  void aTaskWithALaterStartTimeIsNotDeliveredBeforeIt() {
+    Broker broker = broker();
+    TaskHandle<Integer> later = Producer.on(broker)
+        .submit(SQUARE, 5, SubmitOptions.queue(queue).delay(Duration.ofHours(1)));
+    later.accepted().join();
+
+    assertThat(broker.lease(queue, 1, SHORT_WAIT).join()).isEmpty();
+    assertThat(broker.size(queue).join()).as("a delayed task is not ready").isZero();
+  }
+
+  @Test
   void closingAClientReturnsItsLeases() {
     Broker leaving = openBroker();
     leaving.put(List.of(task("held"))).join();

@@ -47,6 +47,18 @@ public final class SubmitCommand extends LoggedCommand {
   @Option(names = "--header", paramLabel = "NAME=VALUE", description = "A header for the task (repeatable).")
   Map<String, String> headers = new LinkedHashMap<>();
 
+  @Option(names = "--priority", defaultValue = "0",
+      description = "0 to 9; higher priorities are taken first (default: ${DEFAULT-VALUE}).")
+  int priority;
+
+  @Option(names = "--delay", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "Do not run the task before this much time has passed, e.g. 30s or 2h.")
+  Duration delay;
+
+  @Option(names = "--max-attempts", paramLabel = "N",
+      description = "Attempts before the dead letters (default: the master's).")
+  Integer maxAttempts;
+
   @Option(names = "--wait", description = "Wait for the result and print it.")
   boolean await;
 
@@ -58,7 +70,13 @@ public final class SubmitCommand extends LoggedCommand {
   int execute() throws Exception {
     JsonNode argument = parseArgument();
     TaskType<JsonNode, JsonNode> taskType = TaskType.of(type, JsonNode.class, JsonNode.class);
-    SubmitOptions options = SubmitOptions.queue(queue);
+    SubmitOptions options = SubmitOptions.queue(queue).priority(priority);
+    if (delay != null) {
+      options = options.delay(delay);
+    }
+    if (maxAttempts != null) {
+      options = options.maxAttempts(maxAttempts);
+    }
     for (Map.Entry<String, String> header : headers.entrySet()) {
       options = options.header(header.getKey(), header.getValue());
     }

@@ -7,6 +7,7 @@ import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskOptions;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.protocol.message.ErrorCode;
 import io.taskmaster.protocol.message.Message;
@@ -140,6 +141,10 @@ public final class MessageCodec {
     writeString(out, task.type());
     writeHeaders(out, task.headers());
     writeBytes(out, task.payload());
+    TaskOptions options = task.options();
+    out.writeByte(options.priority());
+    out.writeShort(options.maxAttempts());
+    out.writeLong(options.runAtEpochMillis());
   }
 
   private static void writeDeadLetters(ByteBuf out, DeadLetters deadLetters) {
@@ -263,8 +268,8 @@ public final class MessageCodec {
   }
 
   private static List<TaskMessage> readTasks(ByteBuf in) {
-    // id, queue, type (2 each), header count (2), payload length (4)
-    int count = readCount(in, 12, "tasks");
+    // id, queue, type (2 each), header count (2), payload length (4), priority (1), attempts (2), run at (8)
+    int count = readCount(in, 23, "tasks");
     List<TaskMessage> tasks = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       tasks.add(readTask(in));
@@ -281,8 +286,11 @@ public final class MessageCodec {
     if (payload == null) {
       throw malformed("task " + id + " has a null payload");
     }
+    int priority = in.readUnsignedByte();
+    int maxAttempts = in.readUnsignedShort();
+    long runAt = in.readLong();
     try {
-      return new TaskMessage(id, queue, type, headers, payload);
+      return new TaskMessage(id, queue, type, headers, payload, new TaskOptions(priority, maxAttempts, runAt));
     } catch (IllegalArgumentException e) {
       throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
     }
@@ -315,8 +323,8 @@ public final class MessageCodec {
 
   private static DeadLetters readDeadLetters(ByteBuf in) {
     long total = in.readLong();
-    // a task (12) + dead-at (8) + attempt count (4)
-    int count = readCount(in, 24, "dead letters");
+    // a task (23) + dead-at (8) + attempt count (4)
+    int count = readCount(in, 35, "dead letters");
     List<DeadLetter> page = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       TaskMessage task = readTask(in);

@@ -508,7 +508,7 @@ class FrameCodecTest {
 
     @Test
     void aTaskWithAnInvalidNameIsRejectedWithoutBreakingTheStream() {
-      byte[] body = new Body().i32(1).string("").string("q").string("").i16(0).i32(0).build();
+      byte[] body = new Body().i32(1).string("").string("q").string("").i16(0).i32(0).i8(0).i16(0).i64(0).build();
       EmbeddedChannel channel = serverSide(true);
 
       channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),

@@ -2,4 +2,4 @@ package io.taskmaster.server.engine;
 
 /** A snapshot of the engine's counts. */
 public record EngineStats(
-    int queues, long ready, long leased, long waitingConsumers, long storedResults, long retrying, long dead) {}
+    int queues, long ready, long leased, long waitingConsumers, long storedResults, long delayed, long dead) {}

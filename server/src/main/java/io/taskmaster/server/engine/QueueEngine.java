@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -79,12 +80,12 @@ public final class QueueEngine {
   private long lastLeaseId;
 
   private static final class TaskQueue {
-    final ArrayDeque<StoredTask> ready = new ArrayDeque<>();
+    final ReadyTasks ready = new ReadyTasks();
     final ArrayDeque<LeaseWaiter> waiters = new ArrayDeque<>();
     final ArrayDeque<DeadLetter> dead = new ArrayDeque<>();
   }
 
-  /** Tasks waiting out a retry backoff, earliest first. */
+  /** Tasks waiting for their start time or the end of a retry backoff, earliest first. */
   private final PriorityQueue<StoredTask> delayed =
       new PriorityQueue<>(Comparator.comparingLong(task -> task.notBeforeNanos));
 
@@ -129,6 +130,8 @@ public final class QueueEngine {
     try {
       checkPut(tasks);
       Set<TaskQueue> touched = new HashSet<>();
+      long tickerNow = ticker.nanos();
+      long wallNow = wallClock.millis();
       for (TaskMessage message : tasks) {
         StoredTask task = new StoredTask(message);
         live.put(message.id(), task);
@@ -136,6 +139,13 @@ public final class QueueEngine {
           List<ResultWaiter> waiting = new ArrayList<>(1);
           waiting.add(new ResultWaiter(owner, watcher));
           resultWaiters.put(message.id(), waiting);
+        }
+        long runAt = message.options().runAtEpochMillis();
+        if (runAt > wallNow) {
+          // A start time is wall-clock by nature; it is turned into a monotonic deadline once, here.
+          task.notBeforeNanos = tickerNow + TimeUnit.MILLISECONDS.toNanos(runAt - wallNow);
+          delayed.add(task);
+          continue;
         }
         TaskQueue queue = queue(message.queue());
         queue.ready.addLast(task);
@@ -251,7 +261,7 @@ public final class QueueEngine {
         }
         if (settlement instanceof Settlement.Fail fail) {
           task.recordError(fail.error());
-          if (task.deliveries < settings.maxAttempts()) {
+          if (task.deliveries < attemptsAllowed(task)) {
             scheduleRetry(task, now);
           } else {
             deadLetter(task, now, effects);
@@ -432,6 +442,7 @@ public final class QueueEngine {
         dead += queue.dead.size();
       }
       return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size(), delayed.size(), dead);
+
     } finally {
       lock.unlock();
     }
@@ -446,13 +457,18 @@ public final class QueueEngine {
     List<StoredTask> again = new ArrayList<>(tasks.size());
     for (StoredTask task : tasks) {
       task.recordError(why);
-      if (task.deliveries < settings.maxAttempts()) {
+      if (task.deliveries < attemptsAllowed(task)) {
         again.add(task);
       } else {
         deadLetter(task, now, effects);
       }
     }
     returnToHead(again, effects);
+  }
+
+  private int attemptsAllowed(StoredTask task) {
+    int own = task.message.options().maxAttempts();
+    return own > 0 ? own : settings.maxAttempts();
   }
 
   /** Waits out the backoff of the attempt that just failed: about base x 2^(attempt-1), capped, with jitter. */
@@ -473,7 +489,7 @@ public final class QueueEngine {
     complete(TaskResult.failure(task.message.id(), errors.get(errors.size() - 1)), now, effects);
   }
 
-  /** Moves tasks whose retry backoff is over to the tail of their queues. Returns how many. */
+  /** Moves tasks whose start time came, or whose retry backoff is over, to the tail of their queues. */
   public int promoteDue() {
     List<Runnable> effects = new ArrayList<>();
     int promoted = 0;

@@ -60,7 +60,7 @@ class QueueEngineRetryTest {
     put("t1");
     fail(lease().get(0), "first");
 
-    assertThat(engine.stats().retrying()).isEqualTo(1);
+    assertThat(engine.stats().delayed()).isEqualTo(1);
     advance(BACKOFF.dividedBy(2).minusNanos(1));
     assertThat(engine.promoteDue()).isZero();
     assertThat(lease()).isEmpty();

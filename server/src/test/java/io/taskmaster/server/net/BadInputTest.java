@@ -72,8 +72,9 @@ class BadInputTest {
       client.authenticate(KEY);
       byte[] body = new java.io.ByteArrayOutputStream() {
         {
-          // one task: id "t", queue "" (invalid), type "", no headers, empty payload
+          // one task: id "t", queue "" (invalid), type "", no headers, empty payload, default options
           writeBytes(new byte[] {0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+          writeBytes(new byte[11]);
         }
       }.toByteArray();
       java.io.ByteArrayOutputStream frame = new java.io.ByteArrayOutputStream();

@@ -1,0 +1,60 @@
+package io.taskmaster.server.engine;
+
+import io.taskmaster.broker.TaskOptions;
+import java.util.ArrayDeque;
+
+/**
+ * The ready tasks of one queue: one FIFO per priority, the highest non-empty one served first. With ten fixed
+ * priorities this is as cheap as a single deque and keeps FIFO order within a priority exactly. Guarded by the
+ * engine's lock.
+ */
+final class ReadyTasks {
+  @SuppressWarnings("unchecked")
+  private final ArrayDeque<StoredTask>[] byPriority = new ArrayDeque[TaskOptions.MAX_PRIORITY + 1];
+  private int size;
+
+  ReadyTasks() {
+    for (int i = 0; i < byPriority.length; i++) {
+      byPriority[i] = new ArrayDeque<>();
+    }
+  }
+
+  /** Behind the tasks of its priority: a new or retried task. */
+  void addLast(StoredTask task) {
+    byPriority[task.message.options().priority()].addLast(task);
+    size++;
+  }
+
+  /** Ahead of the tasks of its priority: a task given back or lost before it could run. */
+  void addFirst(StoredTask task) {
+    byPriority[task.message.options().priority()].addFirst(task);
+    size++;
+  }
+
+  StoredTask peekFirst() {
+    for (int i = byPriority.length - 1; i >= 0; i--) {
+      if (!byPriority[i].isEmpty()) {
+        return byPriority[i].peekFirst();
+      }
+    }
+    return null;
+  }
+
+  StoredTask pollFirst() {
+    for (int i = byPriority.length - 1; i >= 0; i--) {
+      if (!byPriority[i].isEmpty()) {
+        size--;
+        return byPriority[i].pollFirst();
+      }
+    }
+    return null;
+  }
+
+  int size() {
+    return size;
+  }
+
+  boolean isEmpty() {
+    return size == 0;
+  }
+}
