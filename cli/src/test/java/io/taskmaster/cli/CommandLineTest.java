@@ -135,6 +135,29 @@ class CommandLineTest {
   }
 
   @Test
+  void aDelayedTaskCanBeCancelledFromTheCommandLine() {
+    String uri = startMaster();
+    JavaProcess later = submit(uri, "--type", "square", "--arg", "3", "--delay", "1h", "--priority", "7",
+        "--unique-key", "nightly");
+    assertThat(later.awaitExit(START)).as(later.stderr()).isZero();
+    String id = later.stdout().strip();
+
+    JavaProcess duplicate = submit(uri, "--type", "square", "--arg", "4", "--unique-key", "nightly");
+    assertThat(duplicate.awaitExit(START)).isEqualTo(ExitCodes.FAILED);
+    assertThat(duplicate.stderr()).contains("unique key 'nightly' belongs to task " + id);
+
+    JavaProcess cancel = taskmaster(Map.of(), "cancel", "--id", id, "--connect", uri, "--authkey-file",
+        keyFile.toString());
+    assertThat(cancel.awaitExit(START)).as(cancel.stderr()).isZero();
+    assertThat(cancel.stdout()).contains("task " + id + " cancelled");
+
+    JavaProcess again = taskmaster(Map.of(), "cancel", "--id", id, "--connect", uri, "--authkey-file",
+        keyFile.toString());
+    assertThat(again.awaitExit(START)).isEqualTo(ExitCodes.FAILED);
+    assertThat(again.stderr()).contains("no pending task " + id);
+  }
+
+  @Test
   void unknownTypeFailsNamingTheWorker() {
     String uri = startMaster();
     startWorker(uri, "--id", "worker-y");

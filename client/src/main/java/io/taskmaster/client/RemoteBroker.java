@@ -12,6 +12,7 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.BrokerUnavailableException;
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
@@ -243,6 +244,11 @@ public final class RemoteBroker implements Broker {
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
     return request(new Message.Settle(settlements)).thenApply(response -> ((Message.Settled) response).statuses());
+  }
+
+  @Override
+  public CompletableFuture<CancelOutcome> cancel(String taskId) {
+    return request(new Message.Cancel(taskId)).thenApply(response -> ((Message.Cancelled) response).outcome());
   }
 
   @Override

@@ -50,6 +50,9 @@ public interface Broker extends AutoCloseable {
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 
+  /** Cancels a task that has not started; see {@link CancelOutcome}. */
+  CompletableFuture<CancelOutcome> cancel(String taskId);
+
   /** A page of the queue's dead letters (tasks that used up their attempts), oldest first. */
   CompletableFuture<DeadLetters> deadLetters(String queue, int offset, int limit);
 

@@ -9,6 +9,7 @@ import java.util.Map;
  * @param attempt 1 for the first delivery, 2 after a redelivery, ...
  * @param leaseTimeoutMillis how long the lease lasts unless extended ({@link Broker#extend}); past it the task is
  *     given to another consumer and this one's settlement is refused
+ * @param timeoutMillis how long this attempt may run (the task's own timeout); 0 means no limit
  */
 public record Delivery(
     String taskId,
@@ -18,4 +19,12 @@ public record Delivery(
     String type,
     Map<String, String> headers,
     byte[] payload,
-    long leaseTimeoutMillis) {}
+    long leaseTimeoutMillis,
+    long timeoutMillis) {
+
+  /** A delivery without a run time limit. */
+  public Delivery(String taskId, long leaseId, int attempt, String queue, String type, Map<String, String> headers,
+      byte[] payload, long leaseTimeoutMillis) {
+    this(taskId, leaseId, attempt, queue, type, headers, payload, leaseTimeoutMillis, 0);
+  }
+}

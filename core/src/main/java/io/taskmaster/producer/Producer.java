@@ -63,7 +63,7 @@ public final class Producer {
       // A refused put explains itself better than whatever its result wait then reports.
       CompletableFuture<R> result = accepted.thenCombine(submission.results().get(i),
           (ok, taskResult) -> decode(type, taskResult));
-      handles.add(new TaskHandle<>(messages.get(i).id(), type.name(), accepted, result));
+      handles.add(new TaskHandle<>(messages.get(i).id(), type.name(), accepted, result, broker));
     }
     return handles;
   }

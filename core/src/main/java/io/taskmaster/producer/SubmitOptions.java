@@ -58,6 +58,19 @@ public record SubmitOptions(String queue, Map<String, String> headers, TaskOptio
     return new SubmitOptions(queue, headers, task.withMaxAttempts(attempts));
   }
 
+  /** How long one attempt may run before the worker interrupts it and fails the attempt. */
+  public SubmitOptions timeout(Duration timeout) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("a task timeout must be positive, was " + timeout);
+    }
+    return new SubmitOptions(queue, headers, task.withTimeoutMillis(timeout.toMillis()));
+  }
+
+  /** Refuses the put while another pending task holds {@code key} (a "do this once" job, say "nightly-report"). */
+  public SubmitOptions uniqueKey(String key) {
+    return new SubmitOptions(queue, headers, task.withUniqueKey(key));
+  }
+
   /** Not delivered before {@code time}. */
   public SubmitOptions runAt(Instant time) {
     return new SubmitOptions(queue, headers, task.withRunAt(time));

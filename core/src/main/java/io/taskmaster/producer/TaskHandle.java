@@ -1,5 +1,7 @@
 package io.taskmaster.producer;
 
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.CancelOutcome;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -19,12 +21,23 @@ public final class TaskHandle<R> {
   private final String type;
   private final CompletableFuture<Void> accepted;
   private final CompletableFuture<R> result;
+  private final Broker broker;
 
-  TaskHandle(String id, String type, CompletableFuture<Void> accepted, CompletableFuture<R> result) {
+  TaskHandle(String id, String type, CompletableFuture<Void> accepted, CompletableFuture<R> result, Broker broker) {
     this.id = id;
     this.type = type;
     this.accepted = accepted;
     this.result = result;
+    this.broker = broker;
+  }
+
+  /**
+   * Cancels the task if it has not started; then {@link #result()} fails with a TaskCancelled error. A running task
+   * cannot be cancelled ({@link CancelOutcome#RUNNING}).
+   */
+  public CancelOutcome cancel() {
+    accepted.join();
+    return broker.cancel(id).join();
   }
 
   public String id() {

@@ -267,7 +267,7 @@ public final class Worker implements AutoCloseable {
     for (Delivery delivery : batch) {
       MDC.put("taskId", delivery.taskId());
       try {
-        outcomes.add(execute(delivery));
+        outcomes.add(delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery));
         done.add(delivery);
       } finally {
         MDC.remove("taskId");
@@ -302,6 +302,44 @@ public final class Worker implements AutoCloseable {
     done.forEach(delivery -> inHand.remove(delivery.leaseId()));
     permits.release(done.size());
     leaser.pump();
+  }
+
+  /**
+   * Runs a task with a time limit: past it the handler's thread is interrupted, and a handler that then gives up
+   * fails its attempt with a TaskTimeout error. A handler that ignores interruption runs on (a process pool can kill
+   * it); one that finishes anyway keeps its result.
+   */
+  private Settlement executeWithin(Delivery delivery) {
+    Thread runner = Thread.currentThread();
+    Object guard = new Object();
+    boolean[] finished = {false};
+    boolean[] fired = {false};
+    ScheduledFuture<?> alarm = TIMER.schedule(() -> {
+      synchronized (guard) {
+        if (!finished[0]) {
+          fired[0] = true;
+          runner.interrupt();
+        }
+      }
+    }, delivery.timeoutMillis(), TimeUnit.MILLISECONDS);
+    Settlement settlement;
+    try {
+      settlement = execute(delivery);
+    } finally {
+      synchronized (guard) {
+        finished[0] = true;
+      }
+      alarm.cancel(false);
+      Thread.interrupted(); // an alarm must not leak into the next task on this thread
+    }
+    if (fired[0] && settlement instanceof Settlement.Fail) {
+      log.warn("task {} ({}) ran past its timeout of {} ms and was interrupted", delivery.taskId(), delivery.type(),
+          delivery.timeoutMillis());
+      return Settlement.fail(delivery.leaseId(), TaskError.of("io.taskmaster.TaskTimeout", "the task ran longer than "
+          + "its timeout of " + delivery.timeoutMillis() + " ms and was interrupted (attempt " + delivery.attempt()
+          + ")", id));
+    }
+    return settlement;
   }
 
   private Settlement execute(Delivery delivery) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
@@ -153,6 +154,60 @@ public abstract class BrokerContractTest {
 
     assertThat(broker.lease(queue, 1, SHORT_WAIT).join()).isEmpty();
     assertThat(broker.size(queue).join()).as("a delayed task is not ready").isZero();
+  }
+
+  @Test
+  void aTaskThatHasNotStartedCanBeCancelled() {
+    Broker broker = broker();
+    TaskHandle<Integer> later = Producer.on(broker)
+        .submit(SQUARE, 5, SubmitOptions.queue(queue).delay(Duration.ofHours(1)));
+
+    assertThat(later.cancel()).isEqualTo(CancelOutcome.CANCELLED);
+    assertThatThrownBy(later::join).isInstanceOfSatisfying(RemoteTaskException.class,
+        e -> assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskCancelled"));
+    assertThat(later.cancel()).isEqualTo(CancelOutcome.NOT_FOUND);
+
+    TaskHandle<Integer> held = Producer.on(broker).submit(SQUARE, 6, SubmitOptions.queue(queue));
+    held.accepted().join();
+    Delivery leased = broker().lease(queue, 1, SHORT_WAIT).join().get(0);
+    assertThat(held.cancel()).isEqualTo(CancelOutcome.RUNNING);
+    assertThat(leased.taskId()).isEqualTo(held.id());
+  }
+
+  @Test
+  void aUniqueKeyRefusesADuplicateWhileTheFirstIsPending() {
+    Broker broker = broker();
+    Producer producer = Producer.on(broker);
+    String key = "report-" + queue;
+    TaskHandle<Integer> first = producer.submit(SQUARE, 1, SubmitOptions.queue(queue).uniqueKey(key));
+    first.accepted().join();
+
+    TaskHandle<Integer> second = producer.submit(SQUARE, 2, SubmitOptions.queue(queue).uniqueKey(key));
+    assertThatThrownBy(() -> second.accepted().join()).cause().isInstanceOfSatisfying(BrokerException.class, e -> {
+      assertThat(e.code()).isEqualTo("DUPLICATE_UNIQUE_KEY");
+      assertThat(e.getMessage()).contains(key).contains(first.id());
+    });
+
+    Delivery delivery = broker.lease(queue, 1, SHORT_WAIT).join().get(0);
+    broker.settle(List.of(Settlement.ack(delivery.leaseId(), "1".getBytes(StandardCharsets.UTF_8)))).join();
+    TaskHandle<Integer> third = producer.submit(SQUARE, 3, SubmitOptions.queue(queue).uniqueKey(key));
+    third.accepted().join();
+  }
+
+  @Test
+  void aTaskPastItsTimeoutIsInterruptedAndFails() {
+    Broker broker = broker();
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-timeout").start()) {
+      TaskHandle<Long> slow = Producer.on(broker).submit(BuiltinTasks.SLEEP, 60_000L,
+          SubmitOptions.queue(queue).timeout(Duration.ofMillis(200)).maxAttempts(1));
+
+      assertThatThrownBy(slow::join).isInstanceOfSatisfying(RemoteTaskException.class, e -> {
+        assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskTimeout");
+        assertThat(e.remoteMessage()).contains("200 ms");
+        assertThat(e.workerId()).isEqualTo("w-timeout");
+      });
+      assertThat(Producer.on(broker).submit(SQUARE, 4, SubmitOptions.queue(queue)).join()).isEqualTo(16);
+    }
   }
 
   @Test

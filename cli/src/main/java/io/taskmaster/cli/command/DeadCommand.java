@@ -103,10 +103,11 @@ public final class DeadCommand implements Runnable {
         throw new IllegalArgumentException("name the dead letters with --id TASK_ID, or give --all for every one");
       }
       try (Broker broker = connect.open()) {
-        long retried = broker.retryDeadLetters(queue, all ? List.of() : ids).join();
+        List<String> distinct = List.copyOf(new java.util.LinkedHashSet<>(ids));
+        long retried = broker.retryDeadLetters(queue, all ? List.of() : distinct).join();
         out().printf("%d dead letter(s) of queue '%s' are queued again%n", retried, queue);
         out().flush();
-        return !all && retried < ids.size() ? ExitCodes.FAILED : ExitCodes.OK;
+        return !all && retried < distinct.size() ? ExitCodes.FAILED : ExitCodes.OK;
       }
     }
   }

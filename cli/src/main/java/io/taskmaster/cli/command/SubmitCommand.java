@@ -59,6 +59,14 @@ public final class SubmitCommand extends LoggedCommand {
       description = "Attempts before the dead letters (default: the master's).")
   Integer maxAttempts;
 
+  @Option(names = "--task-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "How long one attempt may run before the worker interrupts it and fails the attempt.")
+  Duration taskTimeout;
+
+  @Option(names = "--unique-key", paramLabel = "KEY",
+      description = "Refuse the task while another pending task has this key.")
+  String uniqueKey;
+
   @Option(names = "--wait", description = "Wait for the result and print it.")
   boolean await;
 
@@ -76,6 +84,12 @@ public final class SubmitCommand extends LoggedCommand {
     }
     if (maxAttempts != null) {
       options = options.maxAttempts(maxAttempts);
+    }
+    if (taskTimeout != null) {
+      options = options.timeout(taskTimeout);
+    }
+    if (uniqueKey != null) {
+      options = options.uniqueKey(uniqueKey);
     }
     for (Map.Entry<String, String> header : headers.entrySet()) {
       options = options.header(header.getKey(), header.getValue());

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     versionProvider = VersionProvider.class,
     description = "Distributed task queues: a master hosts named queues, workers run tasks, producers submit them.",
     subcommands = {
-        DemoCommand.class, MasterCommand.class, WorkerCommand.class, SubmitCommand.class, DeadCommand.class,
+        DemoCommand.class, MasterCommand.class, WorkerCommand.class, SubmitCommand.class, CancelCommand.class, DeadCommand.class,
         picocli.CommandLine.HelpCommand.class
     },
     footer = {
@@ -24,6 +24,6 @@ public final class TaskmasterCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-        "name a command: demo, master, worker, submit or dead (see taskmaster --help)");
+        "name a command: demo, master, worker, submit, cancel or dead (see taskmaster --help)");
   }
 }

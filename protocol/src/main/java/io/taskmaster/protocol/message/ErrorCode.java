@@ -34,7 +34,9 @@ public enum ErrorCode {
   /** The handshake did not complete in time. Fatal. */
   HANDSHAKE_TIMEOUT(14, true),
   /** The server is holding as much as it may for this queue or connection; retry later. */
-  BUSY(15, false);
+  BUSY(15, false),
+  /** A put carried a unique key that a pending task already holds. The whole put is refused. */
+  DUPLICATE_UNIQUE_KEY(16, false);
 
   private final int code;
   private final boolean fatal;

@@ -1,5 +1,6 @@
 package io.taskmaster.protocol.message;
 
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
@@ -70,6 +71,18 @@ public sealed interface Message {
   record Extend(List<Long> leaseIds) implements Message {
     public Opcode opcode() {
       return Opcode.EXTEND;
+    }
+  }
+
+  record Cancel(String taskId) implements Message {
+    public Opcode opcode() {
+      return Opcode.CANCEL;
+    }
+  }
+
+  record Cancelled(CancelOutcome outcome) implements Message {
+    public Opcode opcode() {
+      return Opcode.CANCELLED;
     }
   }
 

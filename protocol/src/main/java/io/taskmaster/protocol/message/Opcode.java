@@ -19,6 +19,7 @@ public enum Opcode {
   DEAD_LIST(0x18),
   DEAD_RETRY(0x19),
   DEAD_PURGE(0x1A),
+  CANCEL(0x1B),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),
@@ -29,6 +30,7 @@ public enum Opcode {
   DEAD_LISTED(0x98),
   DEAD_RETRIED(0x99),
   DEAD_PURGED(0x9A),
+  CANCELLED(0x9B),
   ERROR(0xFF);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

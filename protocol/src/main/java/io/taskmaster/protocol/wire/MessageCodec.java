@@ -1,6 +1,7 @@
 package io.taskmaster.protocol.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
@@ -89,6 +90,8 @@ public final class MessageCodec {
         retry.taskIds().forEach(id -> writeString(out, id));
       }
       case DEAD_PURGE -> writeString(out, ((Message.DeadPurge) message).queue());
+      case CANCEL -> writeString(out, ((Message.Cancel) message).taskId());
+      case CANCELLED -> out.writeByte(((Message.Cancelled) message).outcome().ordinal());
       case DEAD_LISTED -> writeDeadLetters(out, ((Message.DeadListed) message).deadLetters());
       case DEAD_RETRIED -> out.writeLong(((Message.DeadRetried) message).count());
       case DEAD_PURGED -> out.writeLong(((Message.DeadPurged) message).count());
@@ -108,6 +111,7 @@ public final class MessageCodec {
           writeHeaders(out, delivery.headers());
           writeBytes(out, delivery.payload());
           out.writeInt((int) Math.min(0xFFFF_FFFFL, Math.max(0, delivery.leaseTimeoutMillis()))); // u32
+          out.writeInt((int) Math.min(0xFFFF_FFFFL, Math.max(0, delivery.timeoutMillis()))); // u32
         }
       }
       case SETTLED -> writeStatuses(out, ((Message.Settled) message).statuses());
@@ -145,6 +149,8 @@ public final class MessageCodec {
     out.writeByte(options.priority());
     out.writeShort(options.maxAttempts());
     out.writeLong(options.runAtEpochMillis());
+    out.writeInt((int) options.timeoutMillis()); // u32
+    writeString(out, options.uniqueKey());
   }
 
   private static void writeDeadLetters(ByteBuf out, DeadLetters deadLetters) {
@@ -247,6 +253,8 @@ public final class MessageCodec {
       case DEAD_LIST -> new Message.DeadList(readString(in), in.readInt(), in.readInt());
       case DEAD_RETRY -> new Message.DeadRetry(readString(in), readStrings(in));
       case DEAD_PURGE -> new Message.DeadPurge(readString(in));
+      case CANCEL -> new Message.Cancel(readString(in));
+      case CANCELLED -> new Message.Cancelled(readCancelOutcome(in));
       case DEAD_LISTED -> new Message.DeadListed(readDeadLetters(in));
       case DEAD_RETRIED -> new Message.DeadRetried(in.readLong());
       case DEAD_PURGED -> new Message.DeadPurged(in.readLong());
@@ -268,8 +276,9 @@ public final class MessageCodec {
   }
 
   private static List<TaskMessage> readTasks(ByteBuf in) {
-    // id, queue, type (2 each), header count (2), payload length (4), priority (1), attempts (2), run at (8)
-    int count = readCount(in, 23, "tasks");
+    // id, queue, type (2 each), header count (2), payload length (4), priority (1), attempts (2), run at (8),
+    // timeout (4), unique key (2)
+    int count = readCount(in, 29, "tasks");
     List<TaskMessage> tasks = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       tasks.add(readTask(in));
@@ -289,8 +298,11 @@ public final class MessageCodec {
     int priority = in.readUnsignedByte();
     int maxAttempts = in.readUnsignedShort();
     long runAt = in.readLong();
+    long timeoutMillis = in.readUnsignedInt();
+    String uniqueKey = readString(in);
     try {
-      return new TaskMessage(id, queue, type, headers, payload, new TaskOptions(priority, maxAttempts, runAt));
+      return new TaskMessage(id, queue, type, headers, payload,
+          new TaskOptions(priority, maxAttempts, runAt, timeoutMillis, uniqueKey));
     } catch (IllegalArgumentException e) {
       throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
     }
@@ -312,6 +324,15 @@ public final class MessageCodec {
     return settlements;
   }
 
+  private static CancelOutcome readCancelOutcome(ByteBuf in) {
+    int outcome = in.readUnsignedByte();
+    CancelOutcome[] all = CancelOutcome.values();
+    if (outcome >= all.length) {
+      throw malformed("unknown cancel outcome " + outcome);
+    }
+    return all[outcome];
+  }
+
   private static List<String> readStrings(ByteBuf in) {
     int count = readCount(in, 2, "strings");
     List<String> strings = new ArrayList<>(count);
@@ -323,8 +344,8 @@ public final class MessageCodec {
 
   private static DeadLetters readDeadLetters(ByteBuf in) {
     long total = in.readLong();
-    // a task (23) + dead-at (8) + attempt count (4)
-    int count = readCount(in, 35, "dead letters");
+    // a task (29) + dead-at (8) + attempt count (4)
+    int count = readCount(in, 41, "dead letters");
     List<DeadLetter> page = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       TaskMessage task = readTask(in);
@@ -354,12 +375,12 @@ public final class MessageCodec {
 
   private static List<Delivery> readDeliveries(ByteBuf in) {
     // task id (2), lease id (8), attempt (4), queue, type (2 each), header count (2), payload length (4),
-    // lease timeout (4)
-    int count = readCount(in, 28, "deliveries");
+    // lease timeout (4), task timeout (4)
+    int count = readCount(in, 32, "deliveries");
     List<Delivery> deliveries = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       deliveries.add(new Delivery(readString(in), in.readLong(), in.readInt(), readString(in), readString(in),
-          readHeaders(in), readBytes(in), in.readUnsignedInt()));
+          readHeaders(in), readBytes(in), in.readUnsignedInt(), in.readUnsignedInt()));
     }
     return deliveries;
   }

@@ -301,7 +301,8 @@ class DecoderFuzzTest {
         case PUT -> new Message.Put(list(r, 4, () -> new TaskMessage(name(r), name(r), text(r, 0, 12),
             headers(r), bytes(r, r.nextInt(48)))));
         case SUBMIT -> new Message.Submit(list(r, 4, () -> new TaskMessage(name(r), name(r), text(r, 0, 12),
-            headers(r), bytes(r, r.nextInt(48)))));
+            headers(r), bytes(r, r.nextInt(48)), new io.taskmaster.broker.TaskOptions(r.nextInt(10),
+                r.nextInt(1001), r.nextLong(1L << 50), r.nextLong(0x1_0000_0000L), r.nextBoolean() ? "" : name(r)))));
         case LEASE -> new Message.Lease(text(r, 0, 12), r.nextInt(), r.nextInt());
         case SETTLE -> new Message.Settle(list(r, 4, () -> switch (r.nextInt(3)) {
           case 0 -> Settlement.ack(r.nextLong(), nullableBytes(r));
@@ -322,6 +323,8 @@ class DecoderFuzzTest {
             () -> new io.taskmaster.broker.DeadLetter(new TaskMessage(name(r), name(r), text(r, 0, 12), headers(r),
                 bytes(r, r.nextInt(48))), atLeastOneError(r), java.time.Instant.ofEpochMilli(r.nextLong(1L << 50))))));
         case DEAD_RETRIED -> new Message.DeadRetried(r.nextLong());
+        case CANCEL -> new Message.Cancel(text(r, 0, 12));
+        case CANCELLED -> new Message.Cancelled(io.taskmaster.broker.CancelOutcome.values()[r.nextInt(3)]);
         case DEAD_PURGED -> new Message.DeadPurged(r.nextLong());
         case EXTENDED -> new Message.Extended(list(r, 6, () -> SettleStatus.values()[r.nextInt(
             SettleStatus.values().length)]));

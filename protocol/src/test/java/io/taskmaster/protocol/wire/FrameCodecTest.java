@@ -188,7 +188,7 @@ class FrameCodecTest {
     assertThat(decoded).singleElement().usingRecursiveComparison().isEqualTo(auth);
   }
 
-  /** The smallest delivery on the wire has empty strings, no headers and an empty payload: 28 bytes. */
+  /** The smallest delivery on the wire has empty strings, no headers and an empty payload: 32 bytes. */
   @Test
   void minimalDeliveriesRoundTrip() {
     Delivery minimal = new Delivery("", 0, 0, "", "", Map.of(), new byte[0], 0);
@@ -508,7 +508,8 @@ class FrameCodecTest {
 
     @Test
     void aTaskWithAnInvalidNameIsRejectedWithoutBreakingTheStream() {
-      byte[] body = new Body().i32(1).string("").string("q").string("").i16(0).i32(0).i8(0).i16(0).i64(0).build();
+      byte[] body = new Body().i32(1).string("").string("q").string("").i16(0).i32(0).i8(0).i16(0).i64(0).i32(0)
+          .string("").build();
       EmbeddedChannel channel = serverSide(true);
 
       channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),

@@ -60,7 +60,11 @@ final class WireSamples {
         new Message.DeadRetried(3),
         new Message.DeadPurged(Long.MAX_VALUE),
         new Message.Extended(List.of(SettleStatus.OK, SettleStatus.UNKNOWN_LEASE)),
-        new Message.Submit(List.of(new TaskMessage("task-3", "tasks", "square", Map.of(), utf8("7")))),
+        new Message.Submit(List.of(new TaskMessage("task-3", "tasks", "square", Map.of(), utf8("7")),
+            new TaskMessage("task-4", "tasks", "square", Map.of(), utf8("8"), new io.taskmaster.broker.TaskOptions(
+                9, 1000, 1_764_000_000_000L, 0xFFFF_FFFFL, "nightly-report-ü")))),
+        new Message.Cancel("task-3"),
+        new Message.Cancelled(io.taskmaster.broker.CancelOutcome.RUNNING),
         new Message.Lease("emails", 10, 30_000),
         new Message.Lease("q", Integer.MAX_VALUE, -1),
         new Message.Settle(List.of(

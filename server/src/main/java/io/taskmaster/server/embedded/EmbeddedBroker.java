@@ -2,6 +2,7 @@ package io.taskmaster.server.embedded;
 
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
@@ -73,6 +74,11 @@ public final class EmbeddedBroker implements Broker {
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
     return call(() -> engine.settle(owner, settlements));
+  }
+
+  @Override
+  public CompletableFuture<CancelOutcome> cancel(String taskId) {
+    return call(() -> engine.cancel(taskId));
   }
 
   @Override

@@ -5,6 +5,7 @@ public final class EngineException extends RuntimeException {
   /** Why, in the protocol's vocabulary so front ends can map it one to one. */
   public enum Reason {
     DUPLICATE_TASK_ID,
+    DUPLICATE_UNIQUE_KEY,
     UNKNOWN_TASK,
     BUSY,
     INVALID_ARGUMENT

@@ -1,5 +1,6 @@
 package io.taskmaster.server.engine;
 
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
@@ -74,6 +75,10 @@ public final class QueueEngine {
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, TaskQueue> queues = new HashMap<>();
   private final Map<String, StoredTask> live = new HashMap<>();
+  /** Ids of dead letters: known to the engine, so a put cannot reuse them while they wait to be retried. */
+  private final Set<String> deadIds = new HashSet<>();
+  /** Unique keys of pending tasks, to the id of the task holding each. */
+  private final Map<String, String> uniqueKeys = new HashMap<>();
   private final Map<Long, StoredTask> leases = new HashMap<>();
   private final Map<String, List<ResultWaiter>> resultWaiters = new HashMap<>();
   private final ResultStore results;
@@ -135,6 +140,7 @@ public final class QueueEngine {
       for (TaskMessage message : tasks) {
         StoredTask task = new StoredTask(message);
         live.put(message.id(), task);
+        holdKey(task);
         if (watcher != null) {
           List<ResultWaiter> waiting = new ArrayList<>(1);
           waiting.add(new ResultWaiter(owner, watcher));
@@ -164,10 +170,17 @@ public final class QueueEngine {
     long now = ticker.nanos();
     Map<String, Integer> added = new HashMap<>();
     Set<String> ids = new HashSet<>();
+    Set<String> keys = new HashSet<>();
     for (TaskMessage message : tasks) {
-      if (!ids.add(message.id()) || live.containsKey(message.id()) || results.contains(message.id(), now)) {
+      if (!ids.add(message.id()) || live.containsKey(message.id()) || results.contains(message.id(), now)
+          || deadIds.contains(message.id())) {
         throw new EngineException(EngineException.Reason.DUPLICATE_TASK_ID, "task id " + message.id()
             + " is already known to the master; every task needs a fresh id");
+      }
+      String key = message.options().uniqueKey();
+      if (!key.isEmpty() && (uniqueKeys.containsKey(key) || !keys.add(key))) {
+        throw new EngineException(EngineException.Reason.DUPLICATE_UNIQUE_KEY, "unique key '" + key
+            + "' belongs to task " + uniqueKeys.getOrDefault(key, "in the same put") + ", which is still pending");
       }
       int count = added.merge(message.queue(), 1, Integer::sum);
       TaskQueue queue = queues.get(message.queue());
@@ -268,7 +281,7 @@ public final class QueueEngine {
           }
           continue;
         }
-        live.remove(task.message.id());
+        forget(task);
         complete(TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result()), now, effects);
       }
       returnToHead(released, effects);
@@ -466,6 +479,50 @@ public final class QueueEngine {
     returnToHead(again, effects);
   }
 
+  private void holdKey(StoredTask task) {
+    String key = task.message.options().uniqueKey();
+    if (!key.isEmpty()) {
+      uniqueKeys.putIfAbsent(key, task.message.id());
+    }
+  }
+
+  /** The task is settled for good: it is no longer pending, and its unique key is free again. */
+  private void forget(StoredTask task) {
+    live.remove(task.message.id());
+    String key = task.message.options().uniqueKey();
+    if (!key.isEmpty()) {
+      uniqueKeys.remove(key, task.message.id());
+    }
+  }
+
+  /**
+   * Cancels a task that has not started (ready, or waiting for its start time or a retry). Its waiters get a
+   * TaskCancelled failure.
+   */
+  public CancelOutcome cancel(String taskId) {
+    List<Runnable> effects = new ArrayList<>();
+    lock.lock();
+    try {
+      StoredTask task = live.get(taskId);
+      if (task == null) {
+        return CancelOutcome.NOT_FOUND;
+      }
+      if (task.leaseId != 0) {
+        return CancelOutcome.RUNNING;
+      }
+      if (!delayed.remove(task)) {
+        queue(task.message.queue()).ready.remove(task);
+      }
+      forget(task);
+      complete(TaskResult.failure(taskId, TaskError.of("io.taskmaster.TaskCancelled",
+          "the task was cancelled before it started", "")), ticker.nanos(), effects);
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return CancelOutcome.CANCELLED;
+  }
+
   private int attemptsAllowed(StoredTask task) {
     int own = task.message.options().maxAttempts();
     return own > 0 ? own : settings.maxAttempts();
@@ -474,8 +531,9 @@ public final class QueueEngine {
   /** Waits out the backoff of the attempt that just failed: about base x 2^(attempt-1), capped, with jitter. */
   private void scheduleRetry(StoredTask task, long now) {
     long base = settings.retryBackoff().toNanos();
-    long ceiling = Math.min(settings.maxRetryBackoff().toNanos(),
-        base << Math.min(task.deliveries - 1, 30));
+    long max = settings.maxRetryBackoff().toNanos();
+    int doublings = Math.min(task.deliveries - 1, 62);
+    long ceiling = base > (max >> doublings) ? max : Math.min(max, base << doublings); // saturates, never overflows
     task.makeReady();
     task.notBeforeNanos = now + ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
     delayed.add(task);
@@ -483,8 +541,9 @@ public final class QueueEngine {
 
   private void deadLetter(StoredTask task, long now, List<Runnable> effects) {
     task.makeReady();
-    live.remove(task.message.id());
+    forget(task);
     queue(task.message.queue()).dead.addLast(new DeadLetter(task.message, task.errors, wallClock.instant()));
+    deadIds.add(task.message.id());
     List<TaskError> errors = task.errors;
     complete(TaskResult.failure(task.message.id(), errors.get(errors.size() - 1)), now, effects);
   }
@@ -534,7 +593,7 @@ public final class QueueEngine {
 
   /**
    * Puts dead letters back at the tail of their queue with fresh attempts: those named, or all when {@code taskIds}
-   * is empty. A dead letter whose id was meanwhile reused by a live task stays where it is.
+   * is empty.
    */
   public long retryDeadLetters(String queueName, List<String> taskIds) {
     List<Runnable> effects = new ArrayList<>();
@@ -549,11 +608,13 @@ public final class QueueEngine {
       for (Iterator<DeadLetter> it = queue.dead.iterator(); it.hasNext(); ) {
         DeadLetter dead = it.next();
         String id = dead.task().id();
-        if ((wanted.isEmpty() || wanted.contains(id)) && !live.containsKey(id)) {
+        if (wanted.isEmpty() || wanted.contains(id)) {
           it.remove();
-          results.remove(id);
+          deadIds.remove(id);
+          results.remove(id); // the dead letter's own failure: its id cannot have been reused meanwhile
           StoredTask task = new StoredTask(dead.task());
           live.put(id, task);
+          holdKey(task);
           queue.ready.addLast(task);
           retried++;
         }
@@ -575,6 +636,7 @@ public final class QueueEngine {
         return 0;
       }
       long purged = queue.dead.size();
+      queue.dead.forEach(dead -> deadIds.remove(dead.task().id()));
       queue.dead.clear();
       return purged;
     } finally {

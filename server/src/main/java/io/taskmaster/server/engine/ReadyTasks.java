@@ -50,6 +50,15 @@ final class ReadyTasks {
     return null;
   }
 
+  /** Takes a task out wherever it stands (a cancellation); O(n) in its priority. */
+  boolean remove(StoredTask task) {
+    boolean removed = byPriority[task.message.options().priority()].remove(task);
+    if (removed) {
+      size--;
+    }
+    return removed;
+  }
+
   int size() {
     return size;
   }

@@ -30,7 +30,7 @@ final class StoredTask {
     this.leaseOwner = owner;
     this.leaseDeadlineNanos = deadlineNanos;
     return new Delivery(message.id(), leaseId, deliveries, message.queue(), message.type(), message.headers(),
-        message.payload(), timeoutMillis);
+        message.payload(), timeoutMillis, message.options().timeoutMillis());
   }
 
   void recordError(TaskError error) {

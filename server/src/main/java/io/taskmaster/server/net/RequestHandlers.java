@@ -2,6 +2,8 @@ package io.taskmaster.server.net;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.taskmaster.broker.DeadLetter;
+import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.Names;
 import io.taskmaster.broker.TaskResult;
@@ -54,17 +56,22 @@ final class RequestHandlers {
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.EXTEND, this::extend);
+    table.put(Opcode.CANCEL, (session, ctx, id, message) ->
+        reply(session, id, new Message.Cancelled(engine.cancel(((Message.Cancel) message).taskId()))));
     table.put(Opcode.DEAD_LIST, (session, ctx, id, message) -> {
       Message.DeadList list = (Message.DeadList) message;
-      reply(session, id, new Message.DeadListed(engine.deadLetters(
-          Names.requireValid("queue name", list.queue()), list.offset(), Math.min(list.limit(), MAX_DEAD_PAGE))));
+      DeadLetters page = engine.deadLetters(
+          Names.requireValid("queue name", list.queue()), list.offset(), Math.min(list.limit(), MAX_DEAD_PAGE));
+      reply(session, id, new Message.DeadListed(fitFrame(page)));
     });
     table.put(Opcode.DEAD_RETRY, (session, ctx, id, message) -> {
       Message.DeadRetry retry = (Message.DeadRetry) message;
-      reply(session, id, new Message.DeadRetried(engine.retryDeadLetters(retry.queue(), retry.taskIds())));
+      reply(session, id, new Message.DeadRetried(engine.retryDeadLetters(
+          Names.requireValid("queue name", retry.queue()), retry.taskIds())));
     });
     table.put(Opcode.DEAD_PURGE, (session, ctx, id, message) ->
-        reply(session, id, new Message.DeadPurged(engine.purgeDeadLetters(((Message.DeadPurge) message).queue()))));
+        reply(session, id, new Message.DeadPurged(engine.purgeDeadLetters(
+            Names.requireValid("queue name", ((Message.DeadPurge) message).queue())))));
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
     table.put(Opcode.PING, (session, ctx, id, message) -> reply(session, id, new Message.Pong()));
@@ -168,6 +175,28 @@ final class RequestHandlers {
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
     reply(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+  }
+
+  /**
+   * Shortens a page of dead letters until it fits a frame (errors carry stack traces, tasks their payloads); the
+   * first always stays, so a client can page through one at a time. {@code total} still counts them all.
+   */
+  private DeadLetters fitFrame(DeadLetters page) {
+    long budget = leaseBytes;
+    List<DeadLetter> kept = new java.util.ArrayList<>();
+    for (DeadLetter dead : page.page()) {
+      long size = 64L + dead.task().payload().length + 3L * (dead.task().id().length() + dead.task().type().length());
+      for (io.taskmaster.task.TaskError error : dead.attempts()) {
+        size += 16 + 3L * (error.type().length() + error.message().length() + error.stackTrace().length()
+            + error.workerId().length());
+      }
+      budget -= size;
+      if (budget < 0 && !kept.isEmpty()) {
+        break;
+      }
+      kept.add(dead);
+    }
+    return kept.size() == page.page().size() ? page : new DeadLetters(page.total(), kept);
   }
 
   private void extend(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {

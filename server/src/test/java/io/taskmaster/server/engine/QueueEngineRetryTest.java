@@ -1,6 +1,7 @@
 package io.taskmaster.server.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.Delivery;
@@ -180,6 +181,37 @@ class QueueEngineRetryTest {
     assertThat(engine.deadLetters("q", 0, 10).page()).extracting(l -> l.task().id()).containsExactly("t1");
     assertThat(engine.purgeDeadLetters("q")).isEqualTo(1);
     assertThat(engine.deadLetters("q", 0, 10).total()).isZero();
+  }
+
+  @Test
+  void aPutReusingTheIdOfADeadLetterIsRefusedEvenAfterItsResultExpired() {
+    QueueEngine shortResults = new QueueEngine(new EngineSettings(1000, Duration.ofSeconds(1), 1000, LEASE, 1,
+        BACKOFF, BACKOFF), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
+    shortResults.put(List.of(new TaskMessage("t1", "q", "t", Map.of(), new byte[0])));
+    List<Delivery> leased = new ArrayList<>();
+    shortResults.lease(WORKER, "q", 1, false, leased::addAll);
+    shortResults.settle(WORKER, List.of(Settlement.fail(leased.get(0).leaseId(), TaskError.of("Boom", "x", ""))));
+    advance(Duration.ofMinutes(5));
+    shortResults.put(List.of(new TaskMessage("other", "q", "t", Map.of(), new byte[0]))); // expires old results
+
+    assertThatThrownBy(() -> shortResults.put(List.of(new TaskMessage("t1", "q", "t", Map.of(), new byte[0]))))
+        .isInstanceOfSatisfying(EngineException.class,
+            e -> assertThat(e.reason()).isEqualTo(EngineException.Reason.DUPLICATE_TASK_ID));
+  }
+
+  @Test
+  void longBackoffsSaturateAtTheirCapInsteadOfOverflowing() {
+    QueueEngine patient = new QueueEngine(new EngineSettings(1000, Duration.ofHours(1), 1000, LEASE, 100,
+        Duration.ofHours(1), Duration.ofHours(10)), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
+    patient.put(List.of(new TaskMessage("t1", "q", "t", Map.of(), new byte[0])));
+    for (int attempt = 1; attempt <= 70; attempt++) {
+      List<Delivery> leased = new ArrayList<>();
+      patient.lease(WORKER, "q", 1, false, leased::addAll);
+      assertThat(leased).as("attempt %d", attempt).hasSize(1);
+      patient.settle(WORKER, List.of(Settlement.fail(leased.get(0).leaseId(), TaskError.of("Boom", "x", ""))));
+      advance(Duration.ofHours(10));
+      assertThat(patient.promoteDue()).isEqualTo(1);
+    }
   }
 
   @Test

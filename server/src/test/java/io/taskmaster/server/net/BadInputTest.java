@@ -74,7 +74,7 @@ class BadInputTest {
         {
           // one task: id "t", queue "" (invalid), type "", no headers, empty payload, default options
           writeBytes(new byte[] {0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
-          writeBytes(new byte[11]);
+          writeBytes(new byte[17]);
         }
       }.toByteArray();
       java.io.ByteArrayOutputStream frame = new java.io.ByteArrayOutputStream();
