@@ -7,9 +7,15 @@ import io.taskmaster.worker.TaskSet;
 /** A user's task set, loaded by {@code taskmaster worker --tasks io.taskmaster.cli.GreetingTasks}. */
 public final class GreetingTasks implements TaskSet {
   public static final TaskType<String, String> GREET = TaskType.of("greet", String.class, String.class);
+  /** Kills the worker's JVM on the spot: a poison task. */
+  public static final TaskType<String, String> CRASH = TaskType.of("crash", String.class, String.class);
 
   @Override
   public void register(Handlers handlers) {
     handlers.on(GREET, name -> "hello, " + name);
+    handlers.on(CRASH, ignored -> {
+      Runtime.getRuntime().halt(3);
+      return "unreachable";
+    });
   }
 }

@@ -8,7 +8,10 @@ import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
 import io.taskmaster.producer.Producer;
 import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.broker.DeadLetters;
+import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.master.Master;
+import io.taskmaster.task.RemoteTaskException;
 import io.taskmaster.server.net.MasterSettings;
 import io.taskmaster.testkit.JavaProcess;
 import io.taskmaster.worker.BuiltinTasks;
@@ -99,6 +102,36 @@ class WorkerLifecycleTest {
       Awaitility.await("the lease returns").atMost(START).until(() -> master.engine().stats().leased() == 0);
       assertThat(master.engine().size("tasks")).isEqualTo(1);
       assertThat(slow.result()).isNotDone();
+
+      // Another worker takes it over and finishes it (reliability-tests.md row 13).
+      TaskHandle<Long> quick = Producer.on(broker).submit(BuiltinTasks.SQUARE, 12L);
+      try (JavaProcess heir = worker(master.uri(), "--concurrency", "2")) {
+        assertThat(quick.result()).succeedsWithin(START).isEqualTo(144L);
+        Awaitility.await("the heir runs the orphaned task").atMost(START)
+            .until(() -> master.engine().stats().leased() == 1);
+      }
+    }
+  }
+
+  /** A task that kills every worker it reaches ends in the dead letters instead of looping (row 15). */
+  @Test
+  void aPoisonTaskThatKillsItsWorkersIsDeadLettered() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY), EngineSettings.defaults().withMaxAttempts(2));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY))) {
+      TaskHandle<String> poison = Producer.on(broker).submit(GreetingTasks.CRASH, "boom");
+      for (int victim = 1; victim <= 2; victim++) {
+        try (JavaProcess worker = worker(master.uri(), "--tasks", GreetingTasks.class.getName())) {
+          assertThat(worker.awaitExit(START)).as("worker %d dies on the poison task", victim).isEqualTo(3);
+        }
+      }
+
+      assertThat(poison.result()).failsWithin(START).withThrowableThat()
+          .havingRootCause().isInstanceOfSatisfying(RemoteTaskException.class,
+              e -> assertThat(e.remoteType()).isEqualTo("io.taskmaster.WorkerLost"));
+      DeadLetters dead = broker.deadLetters("tasks", 0, 10).join();
+      assertThat(dead.page()).singleElement().satisfies(letter ->
+          assertThat(letter.attempts()).hasSize(2).allSatisfy(error ->
+              assertThat(error.type()).isEqualTo("io.taskmaster.WorkerLost")));
     }
   }
 
