@@ -60,7 +60,6 @@ public final class RemoteBroker implements Broker {
   private final Object reconnectLock = new Object();
   private volatile Connection connection;
   private volatile boolean closed;
-  private volatile CompletableFuture<Void> reconnected = new CompletableFuture<>();
 
   private RemoteBroker(String host, int port, BrokerOptions options) {
     this.host = host;
@@ -143,9 +142,6 @@ public final class RemoteBroker implements Broker {
           Connection fresh = openConnection();
           connection = fresh;
           log.info("reconnected to the master at {} after {} attempt(s)", target, backoff.attempts() + 1);
-          CompletableFuture<Void> signal = reconnected;
-          reconnected = new CompletableFuture<>();
-          signal.complete(null);
           resultWaits.forEach((taskId, future) -> sendAwait(fresh, taskId, future));
           return;
         } catch (AuthenticationException e) {
@@ -163,12 +159,6 @@ public final class RemoteBroker implements Broker {
         }
       }
     }
-  }
-
-  /** Completes when a lost connection is replaced; at once if the connection is up. */
-  public CompletableFuture<Void> whenConnected() {
-    Connection current = connection;
-    return current != null && current.isOpen() ? CompletableFuture.completedFuture(null) : reconnected;
   }
 
   private CompletableFuture<Message> request(Message message) {
@@ -330,6 +320,5 @@ public final class RemoteBroker implements Broker {
     }
     BrokerUnavailableException error = new BrokerUnavailableException("the broker " + describe() + " was closed");
     resultWaits.values().forEach(future -> future.completeExceptionally(error));
-    reconnected.completeExceptionally(error);
   }
 }

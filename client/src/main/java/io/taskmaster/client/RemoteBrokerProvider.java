@@ -16,11 +16,6 @@ public final class RemoteBrokerProvider implements BrokerProvider {
   }
 
   @Override
-  public String artifact() {
-    return "taskmaster-client";
-  }
-
-  @Override
   public Broker open(URI uri, BrokerOptions options) {
     String host = uri.getHost();
     if (host == null || host.isEmpty()) {

@@ -11,8 +11,5 @@ public interface BrokerProvider {
   /** The URI schemes served, e.g. {@code embedded} or {@code taskmaster}. */
   java.util.Set<String> schemes();
 
-  /** The Maven artifact that ships this provider, for the error a user sees when it is missing. */
-  String artifact();
-
   Broker open(URI uri, BrokerOptions options);
 }

@@ -33,11 +33,6 @@ public final class EmbeddedBrokerProvider implements BrokerProvider {
   }
 
   @Override
-  public String artifact() {
-    return "taskmaster-server";
-  }
-
-  @Override
   public Broker open(URI uri, BrokerOptions options) {
     String part = uri.getSchemeSpecificPart() == null ? "" : uri.getSchemeSpecificPart();
     int query = part.indexOf('?');
