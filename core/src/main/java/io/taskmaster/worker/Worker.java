@@ -108,6 +108,9 @@ public final class Worker implements AutoCloseable {
     if (running) {
       throw new IllegalStateException("worker " + id + " is already running");
     }
+    if (executor.isShutdown()) {
+      throw new IllegalStateException("worker " + id + " was shut down and cannot start again; build a new one");
+    }
     running = true;
     for (String queue : queues) {
       leasers.add(new Leaser(queue));

@@ -12,8 +12,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "cancel", mixinStandardHelpOptions = true,
     description = {
-        "Cancels a task that has not started. Exit 0 when cancelled, 1 when a worker already runs it or it is",
-        "unknown (finished, dead-lettered or never put)."
+        "Cancels a task that has not started.",
+        "Exit 0 when cancelled, 1 when a worker already runs it or it is unknown (finished, dead-lettered or",
+        "never put)."
     })
 public final class CancelCommand extends LoggedCommand {
   @Spec

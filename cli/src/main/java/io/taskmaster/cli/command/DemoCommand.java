@@ -27,9 +27,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {
-        "Plays the distributed-processes tutorial: a master starts, worker processes connect with the auth key,",
-        "10 random integers are put on the task queue, the workers square them and each result is printed as it",
-        "arrives. Everything runs on this machine and stops by itself."
+        "Plays the distributed-processes tutorial on this machine.",
+        "A master starts, worker processes connect with the auth key, 10 random integers are put on the task",
+        "queue, the workers square them and each result is printed as it arrives; then everything stops."
     })
 public final class DemoCommand extends LoggedCommand {
   @Spec
