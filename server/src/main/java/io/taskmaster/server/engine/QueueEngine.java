@@ -593,7 +593,8 @@ public final class QueueEngine {
 
   /**
    * Puts dead letters back at the tail of their queue with fresh attempts: those named, or all when {@code taskIds}
-   * is empty.
+   * is empty. A dead letter whose unique key another pending task holds meanwhile stays dead (it would be a
+   * duplicate); the count returned leaves it out.
    */
   public long retryDeadLetters(String queueName, List<String> taskIds) {
     List<Runnable> effects = new ArrayList<>();
@@ -608,7 +609,9 @@ public final class QueueEngine {
       for (Iterator<DeadLetter> it = queue.dead.iterator(); it.hasNext(); ) {
         DeadLetter dead = it.next();
         String id = dead.task().id();
-        if (wanted.isEmpty() || wanted.contains(id)) {
+        String key = dead.task().options().uniqueKey();
+        boolean keyTaken = !key.isEmpty() && uniqueKeys.containsKey(key);
+        if ((wanted.isEmpty() || wanted.contains(id)) && !keyTaken) {
           it.remove();
           deadIds.remove(id);
           results.remove(id); // the dead letter's own failure: its id cannot have been reused meanwhile

@@ -6,6 +6,7 @@ import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.Names;
+import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.protocol.message.Envelope;
 import io.taskmaster.protocol.message.ErrorCode;
@@ -57,7 +58,8 @@ final class RequestHandlers {
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.EXTEND, this::extend);
     table.put(Opcode.CANCEL, (session, ctx, id, message) ->
-        reply(session, id, new Message.Cancelled(engine.cancel(((Message.Cancel) message).taskId()))));
+        reply(session, id, new Message.Cancelled(engine.cancel(
+            Names.requireValid("task id", ((Message.Cancel) message).taskId())))));
     table.put(Opcode.DEAD_LIST, (session, ctx, id, message) -> {
       Message.DeadList list = (Message.DeadList) message;
       DeadLetters page = engine.deadLetters(
@@ -185,7 +187,12 @@ final class RequestHandlers {
     long budget = leaseBytes;
     List<DeadLetter> kept = new java.util.ArrayList<>();
     for (DeadLetter dead : page.page()) {
-      long size = 64L + dead.task().payload().length + 3L * (dead.task().id().length() + dead.task().type().length());
+      TaskMessage task = dead.task();
+      long size = 64L + task.payload().length + 3L * (task.id().length() + task.queue().length()
+          + task.type().length() + task.options().uniqueKey().length());
+      for (Map.Entry<String, String> header : task.headers().entrySet()) {
+        size += 4 + 3L * (header.getKey().length() + header.getValue().length());
+      }
       for (io.taskmaster.task.TaskError error : dead.attempts()) {
         size += 16 + 3L * (error.type().length() + error.message().length() + error.stackTrace().length()
             + error.workerId().length());
