@@ -27,7 +27,7 @@ public final class Brokers {
       parsed = new URI(uri.indexOf(':') == uri.length() - 1 ? uri + "default" : uri);
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException(
-          "'" + uri + "' is not a valid broker URI (" + e.getReason() + "); try taskmaster://127.0.0.1:5000", e);
+          "'" + redact(uri) + "' is not a valid broker URI (" + e.getReason() + "); try taskmaster://127.0.0.1:5000", e);
     }
     return open(parsed, options);
   }
@@ -35,7 +35,7 @@ public final class Brokers {
   public static Broker open(URI uri, BrokerOptions options) {
     String scheme = uri.getScheme();
     if (scheme == null) {
-      throw new IllegalArgumentException("broker URI '" + uri + "' has no scheme; use embedded: or "
+      throw new IllegalArgumentException("broker URI '" + redact(uri.toString()) + "' has no scheme; use embedded: or "
           + "taskmaster://host:port");
     }
     Map<String, BrokerProvider> providers = providers();
@@ -46,10 +46,15 @@ public final class Brokers {
         throw new IllegalArgumentException("no broker for '" + scheme + ":' URIs on the classpath; add the "
             + "io.taskmaster:" + artifact + " dependency");
       }
-      throw new IllegalArgumentException("unknown broker scheme '" + scheme + "' in '" + uri
+      throw new IllegalArgumentException("unknown broker scheme '" + scheme + "' in '" + redact(uri.toString())
           + "'; known schemes: " + String.join(", ", new ArrayList<>(providers.keySet())));
     }
     return provider.open(uri, options);
+  }
+
+  /** A URI fit for an error message: whatever stands between "//" and "@" may be a password. */
+  static String redact(String uri) {
+    return uri.replaceAll("//[^/@]*@", "//***@");
   }
 
   private static Map<String, BrokerProvider> providers() {
