@@ -351,7 +351,8 @@ class AuthenticationTest {
         after.ping().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       }
       before.ping().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      assertThat(held.hasPendingInput()).as("the verdict on the 13th guess is still held back").isFalse();
+      // Whether the 13th verdict is still held at this moment depends on the machine's speed, so it is not
+      // asserted; the hold itself is checked with a fake clock in Throttle below.
 
       for (RawClient guess : guesses) {
         guess.readError(ErrorCode.AUTH_FAILED);

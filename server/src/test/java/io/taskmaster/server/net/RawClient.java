@@ -159,11 +159,6 @@ final class RawClient implements AutoCloseable {
     return error.message();
   }
 
-  /** Whether the master has sent anything not yet read. */
-  boolean hasPendingInput() throws IOException {
-    return in.available() > 0;
-  }
-
   // -- handshake ---------------------------------------------------------------------------------------------
 
   /** Runs the whole client half of the handshake with {@code key} and checks the master's proof. */
