@@ -13,6 +13,8 @@ public final class ExitCodes {
   public static final int FAILED = 1;
   /** Bad command line or bad input (picocli's usage errors use it too). */
   public static final int USAGE = 2;
+  /** The master's journal is damaged and it refused to start (EX_DATAERR). */
+  public static final int DATA_DAMAGED = 65;
   /** The master could not be reached (EX_UNAVAILABLE). */
   public static final int UNAVAILABLE = 69;
   /** The auth key was refused (EX_NOPERM). */
@@ -23,6 +25,9 @@ public final class ExitCodes {
   public static int of(Throwable error) {
     if (error instanceof picocli.CommandLine.ParameterException) {
       return USAGE;
+    }
+    if (error instanceof io.taskmaster.server.journal.JournalDamagedException) {
+      return DATA_DAMAGED;
     }
     if (error instanceof AuthenticationException) {
       return AUTH_FAILED;

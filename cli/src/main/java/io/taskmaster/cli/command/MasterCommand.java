@@ -7,8 +7,11 @@ import io.taskmaster.cli.options.ByteSize;
 import io.taskmaster.cli.options.DurationConverter;
 import io.taskmaster.cli.options.KeyOptions;
 import io.taskmaster.server.engine.EngineSettings;
+import io.taskmaster.server.journal.FsyncMode;
+import io.taskmaster.server.journal.JournalSettings;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +22,9 @@ import picocli.CommandLine.Option;
 @Command(name = "master", mixinStandardHelpOptions = true,
     description = {
         "Hosts task queues on the network. Workers and producers connect with the shared auth key.",
-        "Queues live in memory in this release: tasks not yet settled are lost when the master stops."
+        "With --data-dir every acknowledged task and result is kept in a journal and survives a crash (kill -9,",
+        "power loss with --fsync always); without it queues live in memory and die with the master.",
+        "SIGTERM stops in order: acknowledgements in flight land, leases go back untried, the journal is flushed."
     })
 public final class MasterCommand extends LoggedCommand {
   private static final Logger log = LoggerFactory.getLogger(MasterCommand.class);
@@ -73,6 +78,28 @@ public final class MasterCommand extends LoggedCommand {
       converter = DurationConverter.class, description = "Longest delay between two attempts (default: ${DEFAULT-VALUE}).")
   Duration maxRetryBackoff;
 
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Keep queues, dead letters and results in a journal in DIR (created if missing, one master per "
+          + "directory); a restart recovers them. Without it everything lives in memory only.")
+  Path dataDir;
+
+  @Option(names = "--fsync", paramLabel = "MODE", defaultValue = "always",
+      description = "With --data-dir: when an acknowledgement is given. always: once the change is on disk "
+          + "(concurrent requests share one fsync); batch: once the OS has it, forced every --fsync-interval (a power "
+          + "loss can lose that window); none: at once, never forced (a crash can lose recent changes) "
+          + "(default: ${DEFAULT-VALUE}).")
+  String fsync;
+
+  @Option(names = "--fsync-interval", paramLabel = "DURATION", defaultValue = "100ms",
+      converter = DurationConverter.class,
+      description = "With --fsync batch: the longest time between two forces (default: ${DEFAULT-VALUE}).")
+  Duration fsyncInterval;
+
+  @Option(names = "--truncate-damaged-journal",
+      description = "Start even if the journal is damaged in the middle, cutting it at the damage: the changes "
+          + "recorded after it are lost. Without it the master refuses to start and names the damaged file.")
+  boolean truncateDamaged;
+
   @Option(names = "--io-threads", defaultValue = "0",
       description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
   int ioThreads;
@@ -100,7 +127,12 @@ public final class MasterCommand extends LoggedCommand {
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
-    try (Master master = Master.start(settings, delivery)) {
+    JournalSettings journal = dataDir == null ? null : JournalSettings.in(dataDir).withFsync(FsyncMode.parse(fsync))
+        .withBatchWindow(fsyncInterval).withTruncateDamaged(truncateDamaged);
+    if (journal == null) {
+      log.info("no --data-dir: queues, dead letters and results live in memory and are lost when the master stops");
+    }
+    try (Master master = Master.start(settings, delivery, journal)) {
       termination.await();
       log.info("stopping the master");
     }

@@ -36,7 +36,9 @@ public enum ErrorCode {
   /** The server is holding as much as it may for this queue or connection; retry later. */
   BUSY(15, false),
   /** A put carried a unique key that a pending task already holds. The whole put is refused. */
-  DUPLICATE_UNIQUE_KEY(16, false);
+  DUPLICATE_UNIQUE_KEY(16, false),
+  /** The master could not write the change to its journal (disk full, IO error); nothing was changed. Retry later. */
+  STORAGE(17, false);
 
   private final int code;
   private final boolean fatal;

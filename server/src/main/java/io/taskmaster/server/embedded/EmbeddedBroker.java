@@ -35,6 +35,13 @@ public final class EmbeddedBroker implements Broker {
     return thread;
   });
 
+  /** Completes the futures of durable commands, off the journal's writer thread. */
+  private static final java.util.concurrent.ExecutorService ACKNOWLEDGER = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "taskmaster-embedded-ack");
+    thread.setDaemon(true);
+    return thread;
+  });
+
   private final QueueEngine engine;
   private final String name;
   private final long owner = OWNERS.incrementAndGet();
@@ -47,7 +54,7 @@ public final class EmbeddedBroker implements Broker {
 
   @Override
   public CompletableFuture<Void> put(List<TaskMessage> tasks) {
-    return call(() -> {
+    return durably(() -> {
       engine.put(tasks);
       return null;
     });
@@ -73,12 +80,12 @@ public final class EmbeddedBroker implements Broker {
 
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
-    return call(() -> engine.settle(owner, settlements));
+    return durably(() -> engine.settle(owner, settlements));
   }
 
   @Override
   public CompletableFuture<CancelOutcome> cancel(String taskId) {
-    return call(() -> engine.cancel(taskId));
+    return durably(() -> engine.cancel(taskId));
   }
 
   @Override
@@ -88,12 +95,12 @@ public final class EmbeddedBroker implements Broker {
 
   @Override
   public CompletableFuture<Long> retryDeadLetters(String queue, List<String> taskIds) {
-    return call(() -> engine.retryDeadLetters(queue, taskIds));
+    return durably(() -> engine.retryDeadLetters(queue, taskIds));
   }
 
   @Override
   public CompletableFuture<Long> purgeDeadLetters(String queue) {
-    return call(() -> engine.purgeDeadLetters(queue));
+    return durably(() -> engine.purgeDeadLetters(queue));
   }
 
   @Override
@@ -108,7 +115,13 @@ public final class EmbeddedBroker implements Broker {
       return future;
     }
     try {
-      engine.awaitResult(owner, taskId, future::complete);
+      engine.awaitResult(owner, taskId, result -> afterDurable(result).whenComplete((value, error) -> {
+        if (error == null) {
+          future.complete(value);
+        } else {
+          future.completeExceptionally(error);
+        }
+      }));
     } catch (EngineException e) {
       future.completeExceptionally(translate(e));
     }
@@ -147,6 +160,30 @@ public final class EmbeddedBroker implements Broker {
       future.completeExceptionally(translate(e));
     }
     return future;
+  }
+
+  /**
+   * Runs a command that changes state; its future completes once the change is durable (with a journal), on a
+   * thread of this class: never on the journal's writer, which a caller's continuation must not hold up.
+   */
+  private <T> CompletableFuture<T> durably(Command<T> command) {
+    CompletableFuture<T> future = call(command);
+    return future.isCompletedExceptionally() ? future : future.thenCompose(this::afterDurable);
+  }
+
+  private <T> CompletableFuture<T> afterDurable(T value) {
+    CompletableFuture<Void> durable = engine.durable();
+    if (durable.isDone() && !durable.isCompletedExceptionally()) {
+      return CompletableFuture.completedFuture(value);
+    }
+    return durable.handleAsync((ok, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+        throw new java.util.concurrent.CompletionException(cause instanceof EngineException engineError
+            ? translate(engineError) : cause);
+      }
+      return value;
+    }, ACKNOWLEDGER);
   }
 
   private boolean failIfClosed(CompletableFuture<?> future) {

@@ -3,13 +3,20 @@ package io.taskmaster.server.embedded;
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.BrokerProvider;
+import io.taskmaster.server.engine.EngineLog;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.server.journal.CheckpointDuty;
+import io.taskmaster.server.journal.FsyncMode;
+import io.taskmaster.server.journal.Journal;
+import io.taskmaster.server.journal.JournalSettings;
 import io.taskmaster.server.lease.LeaseReaper;
 import io.taskmaster.server.retry.RetryPromoter;
 import io.taskmaster.time.Durations;
 import io.taskmaster.time.Ticker;
 import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,10 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * set of queues (tests use a fresh name each).
  *
  * <p>Delivery rules can follow the name: {@code embedded:jobs?lease-timeout=10s&max-attempts=5&retry-backoff=200ms}.
- * The first open of a name decides them; opening it again with other rules is an error.
+ * So can a data directory, which makes the queues durable: {@code embedded:jobs?data-dir=/var/lib/app&fsync=always}
+ * (the journal of {@code taskmaster master --data-dir}; fsync {@code always} by default). The first open of a name
+ * decides them; opening it again with other settings is an error.
  */
 public final class EmbeddedBrokerProvider implements BrokerProvider {
-  private record Engine(QueueEngine engine, EngineSettings settings) {}
+  private record Config(EngineSettings engine, JournalSettings journal) {}
+
+  private record Engine(QueueEngine engine, Config config) {}
 
   private static final Map<String, Engine> ENGINES = new ConcurrentHashMap<>();
 
@@ -40,37 +51,53 @@ public final class EmbeddedBrokerProvider implements BrokerProvider {
     if (name.isEmpty()) {
       name = "default";
     }
-    EngineSettings settings = query < 0 ? EngineSettings.defaults() : settings(part.substring(query + 1));
+    Config config = query < 0 ? new Config(EngineSettings.defaults(), null) : config(part.substring(query + 1));
     Engine engine = ENGINES.computeIfAbsent(name, n -> {
-      QueueEngine created = new QueueEngine(settings, Ticker.system());
-      // Both live as long as the engine: the life of the JVM.
+      // The journal, the engine and its duties live as long as the JVM; acknowledged changes are on disk by then.
+      Journal journal = config.journal() == null ? null : Journal.open(config.journal());
+      QueueEngine created = new QueueEngine(config.engine(), Ticker.system(), Clock.systemUTC(),
+          journal == null ? EngineLog.IN_MEMORY : journal);
+      if (journal != null) {
+        created.restore(journal.recovered());
+        CheckpointDuty.start(journal, created, "embedded-" + n);
+      }
       LeaseReaper.start(created, "embedded-" + n);
       RetryPromoter.start(created, "embedded-" + n);
-      return new Engine(created, settings);
+      return new Engine(created, config);
     });
-    if (query >= 0 && !engine.settings().equals(settings)) {
+    if (query >= 0 && !engine.config().equals(config)) {
       throw new IllegalArgumentException("embedded:" + name + " is already open with other settings ("
-          + engine.settings() + "); use another name for other delivery rules");
+          + engine.config() + "); use another name for other settings");
     }
     return new EmbeddedBroker(engine.engine(), name);
   }
 
-  private static EngineSettings settings(String query) {
+  private static Config config(String query) {
     EngineSettings settings = EngineSettings.defaults();
+    Path dataDir = null;
+    FsyncMode fsync = FsyncMode.ALWAYS;
     for (String pair : query.split("&")) {
       int equals = pair.indexOf('=');
       String key = equals < 0 ? pair : pair.substring(0, equals);
       String value = equals < 0 ? "" : pair.substring(equals + 1);
+      if (key.equals("data-dir")) {
+        dataDir = Path.of(java.net.URLDecoder.decode(value, java.nio.charset.StandardCharsets.UTF_8));
+        continue;
+      }
+      if (key.equals("fsync")) {
+        fsync = FsyncMode.parse(value);
+        continue;
+      }
       settings = switch (key) {
         case "lease-timeout" -> settings.withVisibilityTimeout(Durations.parse(value));
         case "max-attempts" -> settings.withMaxAttempts(parseInt(key, value));
         case "retry-backoff" -> settings.withRetryBackoff(Durations.parse(value),
             max(Durations.parse(value), settings.maxRetryBackoff()));
         default -> throw new IllegalArgumentException("unknown embedded broker setting '" + key
-            + "'; known: lease-timeout, max-attempts, retry-backoff");
+            + "'; known: lease-timeout, max-attempts, retry-backoff, data-dir, fsync");
       };
     }
-    return settings;
+    return new Config(settings, dataDir == null ? null : JournalSettings.in(dataDir).withFsync(fsync));
   }
 
   private static java.time.Duration max(java.time.Duration a, java.time.Duration b) {

@@ -8,7 +8,9 @@ public final class EngineException extends RuntimeException {
     DUPLICATE_UNIQUE_KEY,
     UNKNOWN_TASK,
     BUSY,
-    INVALID_ARGUMENT
+    INVALID_ARGUMENT,
+    /** The journal cannot take the change (disk full, IO error): nothing was changed or acknowledged. */
+    STORAGE
   }
 
   private final Reason reason;

@@ -66,12 +66,18 @@ import java.util.function.Consumer;
  * reaper) and is the only place leases expire: between two reaper runs a lease may outlive its deadline slightly,
  * never the other way round.
  *
- * <p>Durability, retries with backoff and dead letters build on these states (a journal records the commands).
+ * <h2>Durability</h2>
+ *
+ * Every change is handed to the {@link EngineLog} under the lock, in order, as its outcome ({@link EngineChange});
+ * the log only buffers it. Front ends acknowledge a put or a settlement once {@link #durable()} completes, so an
+ * acknowledged change survives a crash; {@link #restore} rebuilds the state from a replayed log and {@link
+ * #checkpoint} writes the whole state anew so that the log can drop its history.
  */
 public final class QueueEngine {
   private final EngineSettings settings;
   private final Ticker ticker;
   private final Clock wallClock;
+  private final EngineLog log;
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, TaskQueue> queues = new HashMap<>();
   private final Map<String, StoredTask> live = new HashMap<>();
@@ -114,10 +120,26 @@ public final class QueueEngine {
    * @param wallClock only for timestamps shown to people (when a task was dead-lettered)
    */
   public QueueEngine(EngineSettings settings, Ticker ticker, Clock wallClock) {
+    this(settings, ticker, wallClock, EngineLog.IN_MEMORY);
+  }
+
+  /** @param log where every change is recorded, in order (the journal of a master with a data directory) */
+  public QueueEngine(EngineSettings settings, Ticker ticker, Clock wallClock, EngineLog log) {
     this.settings = settings;
     this.ticker = ticker;
     this.wallClock = wallClock;
+    this.log = log;
     this.results = new ResultStore(settings.resultTtl().toNanos(), settings.maxStoredResults());
+    // Lease ids never repeat across restarts, so a settlement sent to the previous run cannot hit a new lease.
+    this.lastLeaseId = wallClock.millis() << 20;
+  }
+
+  /**
+   * Completes once every change made so far is as durable as the log promises; a front end acknowledges a put or
+   * a settlement only then. Fails when the journal could not keep it.
+   */
+  public java.util.concurrent.CompletableFuture<Void> durable() {
+    return log.durable();
   }
 
   /** Appends tasks to their queues, all or none. */
@@ -134,6 +156,7 @@ public final class QueueEngine {
     lock.lock();
     try {
       checkPut(tasks);
+      log.checkWritable();
       Set<TaskQueue> touched = new HashSet<>();
       long tickerNow = ticker.nanos();
       long wallNow = wallClock.millis();
@@ -141,6 +164,7 @@ public final class QueueEngine {
         StoredTask task = new StoredTask(message);
         live.put(message.id(), task);
         holdKey(task);
+        log.append(new EngineChange.Put(message));
         if (watcher != null) {
           List<ResultWaiter> waiting = new ArrayList<>(1);
           waiting.add(new ResultWaiter(owner, watcher));
@@ -149,8 +173,7 @@ public final class QueueEngine {
         long runAt = message.options().runAtEpochMillis();
         if (runAt > wallNow) {
           // A start time is wall-clock by nature; it is turned into a monotonic deadline once, here.
-          task.notBeforeNanos = tickerNow + TimeUnit.MILLISECONDS.toNanos(runAt - wallNow);
-          delayed.add(task);
+          delay(task, tickerNow + TimeUnit.MILLISECONDS.toNanos(runAt - wallNow));
           continue;
         }
         TaskQueue queue = queue(message.queue());
@@ -269,6 +292,7 @@ public final class QueueEngine {
         if (settlement instanceof Settlement.Release) {
           // Given back untried (a worker shutting down, a lease that arrived too late): not an attempt.
           task.deliveries--;
+          log.append(new EngineChange.Returned(task.message.id(), task.deliveries, null, 0));
           released.add(task);
           continue;
         }
@@ -282,7 +306,9 @@ public final class QueueEngine {
           continue;
         }
         forget(task);
-        complete(TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result()), now, effects);
+        TaskResult result = TaskResult.success(task.message.id(), ((Settlement.Ack) settlement).result());
+        log.append(new EngineChange.Done(task.message.id(), keeps(result) ? result : null, wallClock.millis()));
+        complete(result, now, effects);
       }
       returnToHead(released, effects);
     } finally {
@@ -292,9 +318,13 @@ public final class QueueEngine {
     return statuses;
   }
 
+  /** A raw queue item (acknowledged with no value) leaves no result behind. */
+  private static boolean keeps(TaskResult result) {
+    return !(result.succeeded() && result.value() == null);
+  }
+
   private void complete(TaskResult result, long now, List<Runnable> effects) {
-    boolean rawItem = result.succeeded() && result.value() == null;
-    if (!rawItem) {
+    if (keeps(result)) {
       results.add(result, now);
     }
     List<ResultWaiter> waiting = resultWaiters.remove(result.taskId());
@@ -442,6 +472,31 @@ public final class QueueEngine {
     return returned;
   }
 
+  /**
+   * The master is stopping in order: every lease goes back to the head of its queue untried (not counted as an
+   * attempt: the worker did nothing wrong), so that the next master hands it out at once. Settlements that arrive
+   * later are refused as for an expired lease. Returns how many leases were returned.
+   */
+  public int returnAllLeases() {
+    List<Runnable> effects = new ArrayList<>();
+    List<StoredTask> returned;
+    lock.lock();
+    try {
+      returned = new ArrayList<>(leases.values());
+      returned.sort(Comparator.comparingLong(task -> task.leaseId));
+      leases.clear();
+      for (StoredTask task : returned) {
+        task.deliveries--;
+        log.append(new EngineChange.Returned(task.message.id(), task.deliveries, null, 0));
+      }
+      returnToHead(returned, effects);
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+    return returned.size();
+  }
+
   /** Counts for logs, the CLI and metrics. */
   public EngineStats stats() {
     lock.lock();
@@ -471,6 +526,7 @@ public final class QueueEngine {
     for (StoredTask task : tasks) {
       task.recordError(why);
       if (task.deliveries < attemptsAllowed(task)) {
+        log.append(new EngineChange.Returned(task.message.id(), task.deliveries, why, 0));
         again.add(task);
       } else {
         deadLetter(task, now, effects);
@@ -510,12 +566,17 @@ public final class QueueEngine {
       if (task.leaseId != 0) {
         return CancelOutcome.RUNNING;
       }
-      if (!delayed.remove(task)) {
+      if (task.delayed) {
+        task.delayed = false;
+        delayed.remove(task);
+      } else {
         queue(task.message.queue()).ready.remove(task);
       }
       forget(task);
-      complete(TaskResult.failure(taskId, TaskError.of("io.taskmaster.TaskCancelled",
-          "the task was cancelled before it started", "")), ticker.nanos(), effects);
+      TaskResult cancelled = TaskResult.failure(taskId, TaskError.of("io.taskmaster.TaskCancelled",
+          "the task was cancelled before it started", ""));
+      log.append(new EngineChange.Done(taskId, cancelled, wallClock.millis()));
+      complete(cancelled, ticker.nanos(), effects);
     } finally {
       lock.unlock();
     }
@@ -535,7 +596,15 @@ public final class QueueEngine {
     int doublings = Math.min(task.deliveries - 1, 62);
     long ceiling = base > (max >> doublings) ? max : Math.min(max, base << doublings); // saturates, never overflows
     task.makeReady();
-    task.notBeforeNanos = now + ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+    long wait = ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+    log.append(new EngineChange.Returned(task.message.id(), task.deliveries, task.errors.get(task.errors.size() - 1),
+        wallClock.millis() + Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait))));
+    delay(task, now + wait);
+  }
+
+  private void delay(StoredTask task, long notBeforeNanos) {
+    task.notBeforeNanos = notBeforeNanos;
+    task.delayed = true;
     delayed.add(task);
   }
 
@@ -545,6 +614,7 @@ public final class QueueEngine {
     queue(task.message.queue()).dead.addLast(new DeadLetter(task.message, task.errors, wallClock.instant()));
     deadIds.add(task.message.id());
     List<TaskError> errors = task.errors;
+    log.append(new EngineChange.Dead(task.message.id(), errors.get(errors.size() - 1), wallClock.millis()));
     complete(TaskResult.failure(task.message.id(), errors.get(errors.size() - 1)), now, effects);
   }
 
@@ -558,6 +628,7 @@ public final class QueueEngine {
       Set<TaskQueue> touched = new HashSet<>();
       while (!delayed.isEmpty() && delayed.peek().notBeforeNanos - now <= 0) {
         StoredTask task = delayed.poll();
+        task.delayed = false;
         TaskQueue queue = queue(task.message.queue());
         queue.ready.addLast(task);
         touched.add(queue);
@@ -571,6 +642,122 @@ public final class QueueEngine {
     }
     effects.forEach(Runnable::run);
     return promoted;
+  }
+
+  /**
+   * Loads a replayed journal into this new engine. Tasks that were leased when the master stopped lost that
+   * delivery: it counts as an attempt (a task that crashes the master is dead-lettered in the end, not replayed
+   * forever) and they are ready again at once, or dead when it was their last attempt. Those outcomes are logged.
+   */
+  public void restore(RecoveredState state) {
+    List<Runnable> effects = new ArrayList<>();
+    lock.lock();
+    try {
+      if (!live.isEmpty() || !deadIds.isEmpty() || results.size() > 0) {
+        throw new IllegalStateException("a journal can only be restored into a new engine");
+      }
+      long now = ticker.nanos();
+      long wallNow = wallClock.millis();
+      List<StoredTask> lost = new ArrayList<>();
+      for (RecoveredState.PendingTask pending : state.pending()) {
+        StoredTask task = new StoredTask(pending.task());
+        task.deliveries = pending.deliveries();
+        if (!pending.errors().isEmpty()) {
+          task.errors = new ArrayList<>(pending.errors());
+        }
+        live.put(pending.task().id(), task);
+        holdKey(task);
+        if (pending.leased()) {
+          lost.add(task);
+        } else if (pending.runAtEpochMillis() > wallNow) {
+          delay(task, now + TimeUnit.MILLISECONDS.toNanos(pending.runAtEpochMillis() - wallNow));
+        } else {
+          queue(pending.task().queue()).ready.addLast(task);
+        }
+      }
+      for (DeadLetter dead : state.dead()) {
+        queue(dead.task().queue()).dead.addLast(dead);
+        deadIds.add(dead.task().id());
+      }
+      long ttlMillis = settings.resultTtl().toMillis();
+      for (RecoveredState.StoredResult stored : state.results()) {
+        long ageMillis = Math.max(0, wallNow - stored.storedAtEpochMillis());
+        if (ageMillis < ttlMillis) {
+          results.add(stored.result(), now - TimeUnit.MILLISECONDS.toNanos(ageMillis));
+        }
+      }
+      returnLost(lost, TaskError.of("io.taskmaster.MasterRestarted", "the master stopped while the task was "
+          + "leased; that delivery counts as an attempt", ""), now, effects);
+    } finally {
+      lock.unlock();
+    }
+    effects.forEach(Runnable::run);
+  }
+
+  /**
+   * Writes the whole state to the log as snapshot records, so that the log can drop everything before them. {@code
+   * begin} runs under the lock before the first record (the journal starts a new segment there: every change made
+   * after it lands after it). Pending tasks are written {@code chunk} at a time, each chunk under the lock, so
+   * other commands go on meanwhile: a task changed before its snapshot is written is snapshot as it then is; one
+   * changed after has its change logged after its snapshot. Returns the number of records written.
+   */
+  public long checkpoint(Runnable begin, int chunk) {
+    List<String> pendingIds = new ArrayList<>();
+    List<String> resultIds;
+    long written = 0;
+    lock.lock();
+    try {
+      begin.run();
+      for (TaskQueue queue : queues.values()) {
+        queue.ready.forEach(task -> pendingIds.add(task.message.id()));
+        for (DeadLetter dead : queue.dead) {
+          log.append(new EngineChange.DeadSnapshot(dead));
+          written++;
+        }
+      }
+      delayed.forEach(task -> pendingIds.add(task.message.id()));
+      leases.values().forEach(task -> pendingIds.add(task.message.id()));
+      resultIds = results.ids();
+    } finally {
+      lock.unlock();
+    }
+    for (int from = 0; from < pendingIds.size(); from += chunk) {
+      lock.lock();
+      try {
+        long now = ticker.nanos();
+        long wallNow = wallClock.millis();
+        for (String id : pendingIds.subList(from, Math.min(pendingIds.size(), from + chunk))) {
+          StoredTask task = live.get(id);
+          if (task != null) {
+            long runAt = task.delayed
+                ? wallNow + Math.max(1, TimeUnit.NANOSECONDS.toMillis(task.notBeforeNanos - now)) : 0;
+            log.append(new EngineChange.TaskSnapshot(task.message, task.deliveries,
+                task.errors == null ? List.of() : List.copyOf(task.errors), runAt, task.leaseId != 0));
+            written++;
+          }
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+    for (int from = 0; from < resultIds.size(); from += chunk) {
+      lock.lock();
+      try {
+        long now = ticker.nanos();
+        long wallNow = wallClock.millis();
+        for (String id : resultIds.subList(from, Math.min(resultIds.size(), from + chunk))) {
+          TaskResult result = results.get(id, now);
+          if (result != null) {
+            long ageMillis = TimeUnit.NANOSECONDS.toMillis(results.ageNanos(id, now));
+            log.append(new EngineChange.ResultSnapshot(result, wallNow - ageMillis));
+            written++;
+          }
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+    return written;
   }
 
   /** A page of a queue's dead letters, oldest first. */
@@ -616,6 +803,7 @@ public final class QueueEngine {
           deadIds.remove(id);
           results.remove(id); // the dead letter's own failure: its id cannot have been reused meanwhile
           StoredTask task = new StoredTask(dead.task());
+          log.append(new EngineChange.DeadRetried(id));
           live.put(id, task);
           holdKey(task);
           queue.ready.addLast(task);
@@ -639,6 +827,9 @@ public final class QueueEngine {
         return 0;
       }
       long purged = queue.dead.size();
+      if (purged > 0) {
+        log.append(new EngineChange.DeadPurged(queueName));
+      }
       queue.dead.forEach(dead -> deadIds.remove(dead.task().id()));
       queue.dead.clear();
       return purged;
@@ -708,6 +899,7 @@ public final class QueueEngine {
       leases.put(leaseId, task);
       addExpiry(new Expiry(deadline, leaseId));
       deliveries.add(task.deliver(leaseId, owner, deadline, settings.visibilityTimeout().toMillis()));
+      log.append(new EngineChange.Leased(task.message.id(), task.deliveries));
     }
     return deliveries;
   }

@@ -59,6 +59,13 @@ final class ReadyTasks {
     return removed;
   }
 
+  /** Visits the tasks in the order they would be served. */
+  void forEach(java.util.function.Consumer<StoredTask> action) {
+    for (int i = byPriority.length - 1; i >= 0; i--) {
+      byPriority[i].forEach(action);
+    }
+  }
+
   int size() {
     return size;
   }

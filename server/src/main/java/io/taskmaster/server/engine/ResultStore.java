@@ -45,6 +45,17 @@ final class ResultStore {
     byTaskId.remove(taskId);
   }
 
+  /** The ids of the stored results, oldest first. */
+  java.util.List<String> ids() {
+    return new java.util.ArrayList<>(byTaskId.keySet());
+  }
+
+  /** How long ago a stored result was stored. */
+  long ageNanos(String taskId, long nowNanos) {
+    Stored stored = byTaskId.get(taskId);
+    return stored == null ? 0 : Math.max(0, ttlNanos - (stored.expiresAtNanos - nowNanos));
+  }
+
   int size() {
     return byTaskId.size();
   }

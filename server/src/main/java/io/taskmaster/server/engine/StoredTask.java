@@ -17,6 +17,8 @@ final class StoredTask {
   long leaseDeadlineNanos;
   /** While waiting for a retry: when it may run again. */
   long notBeforeNanos;
+  /** In the engine's delayed queue: waiting for its start time or the end of a retry backoff. */
+  boolean delayed;
   /** The errors of failed attempts, oldest first; null until the first. */
   List<TaskError> errors;
 

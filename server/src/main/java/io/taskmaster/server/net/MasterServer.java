@@ -49,6 +49,7 @@ public final class MasterServer implements AutoCloseable {
         .group(boss, workers)
         .channel(Transports.serverChannel())
         .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true) // a restarted master gets its port back at once
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -85,6 +86,18 @@ public final class MasterServer implements AutoCloseable {
   /** The failed-authentication throttle; package-private so tests can check its counts. */
   AuthThrottle authThrottle() {
     return context.throttle;
+  }
+
+  /**
+   * The first step of an orderly stop: accept no more connections and read no more requests. Responses still go
+   * out, so the acknowledgements of requests already taken can land.
+   */
+  public void quiesce() {
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
+    context.quiesced = true;
+    channels.forEach(channel -> channel.eventLoop().execute(() -> channel.config().setAutoRead(false)));
   }
 
   /** Stops accepting, closes every connection (their leases return to the queues), and stops the event loops. */

@@ -58,7 +58,7 @@ final class RequestHandlers {
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.EXTEND, this::extend);
     table.put(Opcode.CANCEL, (session, ctx, id, message) ->
-        reply(session, id, new Message.Cancelled(engine.cancel(
+        replyDurable(session, id, new Message.Cancelled(engine.cancel(
             Names.requireValid("task id", ((Message.Cancel) message).taskId())))));
     table.put(Opcode.DEAD_LIST, (session, ctx, id, message) -> {
       Message.DeadList list = (Message.DeadList) message;
@@ -68,11 +68,11 @@ final class RequestHandlers {
     });
     table.put(Opcode.DEAD_RETRY, (session, ctx, id, message) -> {
       Message.DeadRetry retry = (Message.DeadRetry) message;
-      reply(session, id, new Message.DeadRetried(engine.retryDeadLetters(
+      replyDurable(session, id, new Message.DeadRetried(engine.retryDeadLetters(
           Names.requireValid("queue name", retry.queue()), retry.taskIds())));
     });
     table.put(Opcode.DEAD_PURGE, (session, ctx, id, message) ->
-        reply(session, id, new Message.DeadPurged(engine.purgeDeadLetters(
+        replyDurable(session, id, new Message.DeadPurged(engine.purgeDeadLetters(
             Names.requireValid("queue name", ((Message.DeadPurge) message).queue())))));
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
@@ -105,7 +105,7 @@ final class RequestHandlers {
     if (log.isDebugEnabled()) {
       put.tasks().forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
     }
-    reply(session, requestId, new Message.PutOk(put.tasks().size()));
+    replyDurable(session, requestId, new Message.PutOk(put.tasks().size()));
   }
 
   /** A put whose results are pushed as RESULT frames with request id 0, each as its task is settled. */
@@ -120,13 +120,13 @@ final class RequestHandlers {
     try {
       engine.put(tasks, session.owner, result -> {
         session.pending.decrementAndGet();
-        reply(session, 0, new Message.Result(result));
+        replyDurable(session, 0, new Message.Result(result));
       });
     } catch (RuntimeException e) {
       session.pending.addAndGet(-tasks.size());
       throw e;
     }
-    reply(session, requestId, new Message.PutOk(tasks.size()));
+    replyDurable(session, requestId, new Message.PutOk(tasks.size()));
   }
 
   private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
@@ -176,7 +176,7 @@ final class RequestHandlers {
 
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
-    reply(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+    replyDurable(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
   }
 
   /**
@@ -219,7 +219,7 @@ final class RequestHandlers {
     try {
       engine.awaitResult(session.owner, taskId, (TaskResult result) -> {
         session.pending.decrementAndGet();
-        reply(session, requestId, new Message.Result(result));
+        replyDurable(session, requestId, new Message.Result(result));
       });
     } catch (EngineException e) {
       session.pending.decrementAndGet();
@@ -240,6 +240,29 @@ final class RequestHandlers {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Sends a response once the changes made so far are durable (on disk with fsync always): an acknowledged put or
+   * settlement survives a crash. Requests waiting for the same fsync share it. If the journal cannot keep them, the
+   * client is told so and must treat the outcome as unknown.
+   */
+  private void replyDurable(ServerSession session, int requestId, Message message) {
+    java.util.concurrent.CompletableFuture<Void> durable = engine.durable();
+    if (durable.isDone() && !durable.isCompletedExceptionally()) {
+      reply(session, requestId, message);
+      return;
+    }
+    durable.whenComplete((ok, error) -> {
+      if (error == null) {
+        reply(session, requestId, message);
+      } else if (requestId != 0) {
+        reply(session, requestId, new Message.Error(ErrorCode.STORAGE, error instanceof EngineException
+            ? error.getMessage() : "the journal failed: " + error));
+      } else {
+        log.warn("a result could not be made durable ({}); it is not sent", error.getMessage());
+      }
+    });
   }
 
   /**

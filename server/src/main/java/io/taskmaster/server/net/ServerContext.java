@@ -14,6 +14,8 @@ final class ServerContext {
   final RequestHandlers handlers;
   final RateLimitedLog authLog = new RateLimitedLog(LoggerFactory.getLogger("io.taskmaster.server.auth"),
       Duration.ofSeconds(1));
+  /** Set by an orderly stop: no connection is read from again. */
+  volatile boolean quiesced;
   final RateLimitedLog refusedLog = new RateLimitedLog(LoggerFactory.getLogger(ServerSession.class),
       Duration.ofSeconds(1));
 

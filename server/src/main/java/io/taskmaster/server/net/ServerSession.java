@@ -157,7 +157,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // Backpressure: a client that does not read its responses stops being read from, so neither its requests nor
     // its pending responses can grow without bound.
-    ctx.channel().config().setAutoRead(ctx.channel().isWritable() && state != State.CLOSING);
+    ctx.channel().config().setAutoRead(ctx.channel().isWritable() && state != State.CLOSING && !server.quiesced);
     ctx.fireChannelWritabilityChanged();
   }
 
