@@ -23,19 +23,23 @@ final class FaultyChannels implements SegmentChannels {
   final AtomicInteger forces = new AtomicInteger();
   final AtomicInteger writeFailures = new AtomicInteger();
   volatile CountDownLatch forceGate;
+  /** How much of each file was on disk at its last fsync: what a power loss leaves. */
+  final java.util.Map<Path, Long> forcedLength = new java.util.concurrent.ConcurrentHashMap<>();
 
   @Override
   public FileChannel create(Path file) throws IOException {
     if (diskFull.get()) {
       throw new IOException("No space left on device");
     }
-    return new Faulty(FILES.create(file));
+    return new Faulty(file, FILES.create(file));
   }
 
   private final class Faulty extends FileChannel {
+    private final Path file;
     private final FileChannel real;
 
-    Faulty(FileChannel real) {
+    Faulty(Path file, FileChannel real) {
+      this.file = file;
       this.real = real;
     }
 
@@ -65,8 +69,10 @@ final class FaultyChannels implements SegmentChannels {
       if (fsyncFails.get()) {
         throw new IOException("Input/output error");
       }
-      forces.incrementAndGet();
+      long size = real.size();
       real.force(metaData);
+      forcedLength.put(file, size);
+      forces.incrementAndGet();
     }
 
     @Override
