@@ -73,6 +73,15 @@ public final class LoadBench implements Callable<Integer> {
       description = "Network threads of the master this tool starts; 0 picks one per four cores (default: ${DEFAULT-VALUE}).")
   int ioThreads;
 
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Give the master this tool starts a journal in DIR (emptied first), and measure the disk's raw "
+          + "fsync rate there.")
+  java.nio.file.Path dataDir;
+
+  @Option(names = "--fsync", defaultValue = "always",
+      description = "With --data-dir: always, batch or none (default: ${DEFAULT-VALUE}).")
+  String fsync;
+
   @Option(names = "--json", description = "Also print the figures as one JSON line, in the peer harness's format.")
   boolean json;
 
@@ -95,7 +104,16 @@ public final class LoadBench implements Callable<Integer> {
     String uri;
     if (connect == null) {
       secret = Base64.getEncoder().encodeToString(Handshake.nonce(32));
-      master = Master.start(MasterSettings.of(0, AuthKey.of(secret)).withIoThreads(ioThreads));
+      io.taskmaster.server.journal.JournalSettings journal = null;
+      if (dataDir != null) {
+        FsyncRate.clear(dataDir);
+        progress("raw fsync rate of %s: %.0f per second (write 64 bytes + fdatasync, 2 s)", dataDir,
+            FsyncRate.measure(dataDir, java.time.Duration.ofSeconds(2)));
+        journal = io.taskmaster.server.journal.JournalSettings.in(dataDir)
+            .withFsync(io.taskmaster.server.journal.FsyncMode.parse(fsync));
+      }
+      master = Master.start(MasterSettings.of(0, AuthKey.of(secret)).withIoThreads(ioThreads),
+          io.taskmaster.server.engine.EngineSettings.defaults(), journal);
       uri = master.uri();
     } else {
       AuthKey key = AuthKey.fromEnvironment();

@@ -37,7 +37,10 @@ public enum ErrorCode {
   BUSY(15, false),
   /** A put carried a unique key that a pending task already holds. The whole put is refused. */
   DUPLICATE_UNIQUE_KEY(16, false),
-  /** The master could not write the change to its journal (disk full, IO error); nothing was changed. Retry later. */
+  /**
+   * The master could not write to its journal. Refused up front (disk full): nothing was stored, retry later. Failed
+   * after the change (the journal stopped): the outcome is unknown until the master restarts.
+   */
   STORAGE(17, false);
 
   private final int code;

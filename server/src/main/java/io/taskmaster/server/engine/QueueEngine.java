@@ -155,8 +155,10 @@ public final class QueueEngine {
     List<Runnable> effects = new ArrayList<>();
     lock.lock();
     try {
-      checkPut(tasks);
+      // The journal first: a master that cannot write must not answer DUPLICATE_TASK_ID to the retry of a put it
+      // holds only in memory, as if that put had landed.
       log.checkWritable();
+      checkPut(tasks);
       Set<TaskQueue> touched = new HashSet<>();
       long tickerNow = ticker.nanos();
       long wallNow = wallClock.millis();
@@ -482,6 +484,11 @@ public final class QueueEngine {
     List<StoredTask> returned;
     lock.lock();
     try {
+      // Waiting lease requests come from connections about to close: they must not take the returned tasks.
+      for (TaskQueue queue : queues.values()) {
+        queue.waiters.forEach(waiter -> waiter.done = true);
+        queue.waiters.clear();
+      }
       returned = new ArrayList<>(leases.values());
       returned.sort(Comparator.comparingLong(task -> task.leaseId));
       leases.clear();

@@ -179,7 +179,7 @@ public final class Journal implements EngineLog, AutoCloseable {
    * A crash at any step leaves a journal that replays to the same state: before the deletions the old segments are
    * all there and replay before the checkpoint, after them the checkpoint stands alone.
    */
-  void checkpoint(QueueEngine engine) {
+  public void checkpoint(QueueEngine engine) {
     long started = System.nanoTime();
     long[] first = new long[2];
     long records = engine.checkpoint(() -> {
