@@ -4,6 +4,7 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskIds;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskOptions;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.task.RemoteTaskException;
 import io.taskmaster.task.TaskType;
@@ -52,9 +53,13 @@ public final class Producer {
   public <A, R> List<TaskHandle<R>> submitAll(
       TaskType<A, R> type, List<? extends A> arguments, SubmitOptions options) {
     List<TaskMessage> messages = new ArrayList<>(arguments.size());
+    TaskOptions taskOptions = options.task();
+    if (taskOptions.maxAttempts() == 0 && type.maxAttempts() > 0) {
+      taskOptions = taskOptions.withMaxAttempts(type.maxAttempts());
+    }
     for (A argument : arguments) {
       messages.add(new TaskMessage(TaskIds.next(), options.queue(), type.name(), options.headers(),
-          type.encodeArgument(argument), options.task()));
+          type.encodeArgument(argument), taskOptions));
     }
     Submission submission = broker.submit(messages);
     CompletableFuture<Void> accepted = submission.accepted();

@@ -1,5 +1,6 @@
 package io.taskmaster.task;
 
+import io.taskmaster.broker.TaskOptions;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -15,6 +16,9 @@ import java.util.Objects;
  * <p>Arguments and results cross the wire as JSON, so a producer's {@code TaskType<Integer, Integer>} and a worker's
  * {@code TaskType<Long, Long>} of the same name interoperate.
  *
+ * <p>A type can carry its own retry policy, used for every task submitted with it unless the submit says otherwise:
+ * {@code TaskType.of("charge", Order.class, Receipt.class).withMaxAttempts(5)}.
+ *
  * @param <A> the argument type
  * @param <R> the result type
  */
@@ -27,8 +31,14 @@ public final class TaskType<A, R> {
   private final ObjectReader resultReader;
   private final ObjectWriter argumentWriter;
   private final ObjectWriter resultWriter;
+  /** Attempts before the dead letters for tasks of this type; 0: the master's default. */
+  private final int maxAttempts;
 
   private TaskType(String name, JavaType argumentType, JavaType resultType) {
+    this(name, argumentType, resultType, 0);
+  }
+
+  private TaskType(String name, JavaType argumentType, JavaType resultType, int maxAttempts) {
     if (name == null || name.isBlank()) {
       throw new IllegalArgumentException("a task type needs a name, e.g. TaskType.of(\"square\", ...)");
     }
@@ -42,6 +52,25 @@ public final class TaskType<A, R> {
     this.resultReader = JsonCodec.mapper().readerFor(resultType);
     this.argumentWriter = JsonCodec.mapper().writerFor(argumentType);
     this.resultWriter = JsonCodec.mapper().writerFor(resultType);
+    this.maxAttempts = maxAttempts;
+  }
+
+  /**
+   * This type with its own number of attempts (1 to {@value TaskOptions#MAX_ATTEMPTS}) before a task goes to the
+   * dead letters, instead of the master's default; {@code SubmitOptions.maxAttempts} still overrides it per submit.
+   * It is applied by the producer that submits.
+   */
+  public TaskType<A, R> withMaxAttempts(int attempts) {
+    if (attempts < 1 || attempts > TaskOptions.MAX_ATTEMPTS) {
+      throw new IllegalArgumentException("maxAttempts of task type '" + name + "' must be 1 to "
+          + TaskOptions.MAX_ATTEMPTS + ", was " + attempts);
+    }
+    return new TaskType<>(name, argumentType, resultType, attempts);
+  }
+
+  /** Attempts of this type's tasks, or 0 for the master's default. */
+  public int maxAttempts() {
+    return maxAttempts;
   }
 
   public static <A, R> TaskType<A, R> of(String name, Class<A> argumentType, Class<R> resultType) {
@@ -89,6 +118,7 @@ public final class TaskType<A, R> {
 
   @Override
   public String toString() {
-    return "TaskType[" + name + ": " + argumentType.toCanonical() + " -> " + resultType.toCanonical() + "]";
+    return "TaskType[" + name + ": " + argumentType.toCanonical() + " -> " + resultType.toCanonical()
+        + (maxAttempts > 0 ? ", " + maxAttempts + " attempts" : "") + "]";
   }
 }

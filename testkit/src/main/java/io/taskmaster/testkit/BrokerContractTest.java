@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.CancelOutcome;
+import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
@@ -404,6 +405,23 @@ public abstract class BrokerContractTest {
     assertThat(again.taskId()).isEqualTo(handle.id());
     assertThat(again.attempt()).isEqualTo(1);
     broker.settle(List.of(Settlement.fail(again.leaseId(), TaskError.of("Boom", "x", "")))).join();
+  }
+
+  @Test
+  void aTaskTypeCarriesItsOwnAttemptsAndASubmitOverridesThem() {
+    Broker broker = broker();
+    TaskType<String, Void> fragile = TaskType.of(BuiltinTasks.FAIL.name(), String.class, Void.class)
+        .withMaxAttempts(1);
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-type").start()) {
+      TaskHandle<Void> once = Producer.on(broker).submit(fragile, "once", SubmitOptions.queue(queue));
+      assertThatThrownBy(once::join).isInstanceOf(RemoteTaskException.class);
+      TaskHandle<Void> twice = Producer.on(broker).submit(fragile, "twice", SubmitOptions.queue(queue).maxAttempts(2));
+      assertThatThrownBy(twice::join).isInstanceOf(RemoteTaskException.class);
+    }
+    List<DeadLetter> dead = broker.deadLetters(queue, 0, 10).join().page();
+    assertThat(dead).extracting(letter -> letter.attempts().size()).containsExactly(1, 2);
+    assertThatThrownBy(() -> fragile.withMaxAttempts(0)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("must be 1 to");
   }
 
   @Test
