@@ -135,6 +135,39 @@ class WorkerLifecycleTest {
     }
   }
 
+  /**
+   * Row 11: a worker paused (SIGSTOP) past its lease loses the task to another worker; when it resumes, its late
+   * outcome is refused and the other worker's result is the one the producer gets.
+   */
+  @Test
+  void aPausedWorkersLateOutcomeIsRefusedAndTheHeirsResultStands() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY),
+            EngineSettings.defaults().withVisibilityTimeout(Duration.ofSeconds(2)));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess paused = worker(master.uri(), "--concurrency", "1")) {
+      paused.awaitStderr("worker w-life serving", START);
+      TaskHandle<Long> task = Producer.on(broker).submit(BuiltinTasks.SLEEP, 1500L);
+      Awaitility.await().atMost(START).until(() -> master.engine().stats().leased() == 1);
+
+      signal(paused, "STOP");
+      try (JavaProcess heir = JavaProcess.start(Main.class.getName(), List.of("worker", "--connect", master.uri(),
+          "--id", "w-heir"), Map.of(AuthKey.ENV, SECRET))) {
+        assertThat(task.result()).succeedsWithin(START).isEqualTo(1500L);
+      } finally {
+        signal(paused, "CONT");
+      }
+      paused.awaitStderr("the lease was lost before the outcome arrived", START);
+      assertThat(master.engine().stats().storedResults()).isEqualTo(1);
+      assertThat(master.engine().stats().leased()).isZero();
+      assertThat(broker.deadLetters("tasks", 0, 10).join().total()).isZero();
+    }
+  }
+
+  private static void signal(JavaProcess process, String signal) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+    assertThat(kill.waitFor()).as("kill -%s", signal).isZero();
+  }
+
   private static int count(String text, String needle) {
     int count = 0;
     for (int at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
