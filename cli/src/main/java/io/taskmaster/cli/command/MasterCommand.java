@@ -78,6 +78,12 @@ public final class MasterCommand extends LoggedCommand {
       converter = DurationConverter.class, description = "Longest delay between two attempts (default: ${DEFAULT-VALUE}).")
   Duration maxRetryBackoff;
 
+  @Option(names = "--max-memory", paramLabel = "SIZE", converter = ByteSize.Large.class,
+      description = "Memory the pending tasks, dead letters and stored results may take (estimated from their "
+          + "sizes); puts beyond it are refused as busy until workers drain the queues (default: 40% of the "
+          + "JVM's maximum heap, which TASKMASTER_JAVA_OPTS=-Xmx... sets).")
+  Long maxMemory;
+
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Keep queues, dead letters and results in a journal in DIR (created if missing, one master per "
           + "directory); a restart recovers them. Without it everything lives in memory only.")
@@ -127,6 +133,12 @@ public final class MasterCommand extends LoggedCommand {
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
+    if (maxMemory != null) {
+      if (maxMemory < 1024 * 1024) {
+        throw new IllegalArgumentException("--max-memory must be at least 1MiB, was " + maxMemory + " bytes");
+      }
+      delivery = delivery.withMaxHeldBytes(maxMemory);
+    }
     JournalSettings journal = dataDir == null ? null : JournalSettings.in(dataDir).withFsync(FsyncMode.parse(fsync))
         .withBatchWindow(fsyncInterval).withTruncateDamaged(truncateDamaged);
     if (journal == null) {

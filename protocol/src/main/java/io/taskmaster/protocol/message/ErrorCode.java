@@ -33,7 +33,7 @@ public enum ErrorCode {
   INTERNAL(13, false),
   /** The handshake did not complete in time. Fatal. */
   HANDSHAKE_TIMEOUT(14, true),
-  /** The server is holding as much as it may for this queue or connection; retry later. */
+  /** The server is holding as much as it may for this queue, its memory or this connection; retry later. */
   BUSY(15, false),
   /** A put carried a unique key that a pending task already holds. The whole put is refused. */
   DUPLICATE_UNIQUE_KEY(16, false),

@@ -15,6 +15,8 @@ import java.time.Duration;
  * @param retryBackoff the delay before the first retry; each further retry doubles it, up to {@code
  *     maxRetryBackoff}, with jitter
  * @param maxRetryBackoff the longest delay between two attempts
+ * @param maxHeldBytes memory the pending tasks and stored results may take (an estimate from their sizes); puts
+ *     beyond it are refused with BUSY until workers drain the queues, so the master never runs out of memory
  */
 public record EngineSettings(
     int maxQueueLength,
@@ -23,7 +25,8 @@ public record EngineSettings(
     Duration visibilityTimeout,
     int maxAttempts,
     Duration retryBackoff,
-    Duration maxRetryBackoff) {
+    Duration maxRetryBackoff,
+    long maxHeldBytes) {
 
   public EngineSettings {
     if (maxQueueLength < 1) {
@@ -42,6 +45,9 @@ public record EngineSettings(
       throw new IllegalArgumentException("maxRetryBackoff (" + maxRetryBackoff + ") must not be below retryBackoff ("
           + retryBackoff + ")");
     }
+    if (maxHeldBytes < 1) {
+      throw new IllegalArgumentException("maxHeldBytes must be positive, was " + maxHeldBytes);
+    }
   }
 
   private static void requirePositive(String name, Duration value) {
@@ -50,23 +56,37 @@ public record EngineSettings(
     }
   }
 
-  /** 30 s leases, 3 attempts, retries after about 1 s, 2 s, ... up to 5 min, results kept 1 h. */
+  /**
+   * 30 s leases, 3 attempts, retries after about 1 s, 2 s, ... up to 5 min, results kept 1 h, tasks and results
+   * held in at most 40% of the heap.
+   */
   public static EngineSettings defaults() {
     return new EngineSettings(1_000_000, Duration.ofHours(1), 1_000_000, Duration.ofSeconds(30), 3,
-        Duration.ofSeconds(1), Duration.ofMinutes(5));
+        Duration.ofSeconds(1), Duration.ofMinutes(5), defaultMaxHeldBytes());
+  }
+
+  /** 40% of the JVM's maximum heap: room for the rest of the master and for the garbage collector to work. */
+  public static long defaultMaxHeldBytes() {
+    return Runtime.getRuntime().maxMemory() / 5 * 2;
+  }
+
+  public EngineSettings withMaxHeldBytes(long bytes) {
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts,
+        retryBackoff, maxRetryBackoff, bytes);
   }
 
   public EngineSettings withVisibilityTimeout(Duration timeout) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, timeout, maxAttempts, retryBackoff,
-        maxRetryBackoff);
+        maxRetryBackoff, maxHeldBytes);
   }
 
   public EngineSettings withMaxAttempts(int attempts) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, attempts, retryBackoff,
-        maxRetryBackoff);
+        maxRetryBackoff, maxHeldBytes);
   }
 
   public EngineSettings withRetryBackoff(Duration first, Duration max) {
-    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts, first, max);
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts, first, max,
+        maxHeldBytes);
   }
 }

@@ -89,6 +89,8 @@ public final class QueueEngine {
   private final Map<String, List<ResultWaiter>> resultWaiters = new HashMap<>();
   private final ResultStore results;
   private long lastLeaseId;
+  /** Estimated memory of the pending tasks and dead letters; with the results', bounded by maxHeldBytes. */
+  private long taskBytes;
 
   private static final class TaskQueue {
     final ReadyTasks ready = new ReadyTasks();
@@ -165,6 +167,7 @@ public final class QueueEngine {
       for (TaskMessage message : tasks) {
         StoredTask task = new StoredTask(message);
         live.put(message.id(), task);
+        taskBytes += heldSize(message);
         holdKey(task);
         log.append(new EngineChange.Put(message));
         if (watcher != null) {
@@ -192,6 +195,16 @@ public final class QueueEngine {
   }
 
   private void checkPut(List<TaskMessage> tasks) {
+    long incoming = 0;
+    for (TaskMessage message : tasks) {
+      incoming += heldSize(message);
+    }
+    long held = taskBytes + results.bytes();
+    if (held + incoming > settings.maxHeldBytes()) {
+      throw new EngineException(EngineException.Reason.BUSY, "the master holds " + mebibytes(held) + " of pending "
+          + "tasks and results and its limit is " + mebibytes(settings.maxHeldBytes()) + " (--max-memory); this put "
+          + "of " + mebibytes(incoming) + " must wait: add workers, or retry later");
+    }
     long now = ticker.nanos();
     Map<String, Integer> added = new HashMap<>();
     Set<String> ids = new HashSet<>();
@@ -516,7 +529,8 @@ public final class QueueEngine {
         waiting += queue.waiters.size();
         dead += queue.dead.size();
       }
-      return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size(), delayed.size(), dead);
+      return new EngineStats(queues.size(), ready, leases.size(), waiting, results.size(), delayed.size(), dead,
+          taskBytes + results.bytes());
 
     } finally {
       lock.unlock();
@@ -552,6 +566,7 @@ public final class QueueEngine {
   /** The task is settled for good: it is no longer pending, and its unique key is free again. */
   private void forget(StoredTask task) {
     live.remove(task.message.id());
+    taskBytes -= heldSize(task.message);
     String key = task.message.options().uniqueKey();
     if (!key.isEmpty()) {
       uniqueKeys.remove(key, task.message.id());
@@ -618,7 +633,9 @@ public final class QueueEngine {
   private void deadLetter(StoredTask task, long now, List<Runnable> effects) {
     task.makeReady();
     forget(task);
-    queue(task.message.queue()).dead.addLast(new DeadLetter(task.message, task.errors, wallClock.instant()));
+    DeadLetter letter = new DeadLetter(task.message, task.errors, wallClock.instant());
+    queue(task.message.queue()).dead.addLast(letter);
+    taskBytes += deadSize(letter);
     deadIds.add(task.message.id());
     List<TaskError> errors = task.errors;
     log.append(new EngineChange.Dead(task.message.id(), errors.get(errors.size() - 1), wallClock.millis()));
@@ -673,6 +690,7 @@ public final class QueueEngine {
           task.errors = new ArrayList<>(pending.errors());
         }
         live.put(pending.task().id(), task);
+        taskBytes += heldSize(pending.task());
         holdKey(task);
         if (pending.leased()) {
           lost.add(task);
@@ -685,6 +703,7 @@ public final class QueueEngine {
       for (DeadLetter dead : state.dead()) {
         queue(dead.task().queue()).dead.addLast(dead);
         deadIds.add(dead.task().id());
+        taskBytes += deadSize(dead);
       }
       long ttlMillis = settings.resultTtl().toMillis();
       for (RecoveredState.StoredResult stored : state.results()) {
@@ -808,8 +827,10 @@ public final class QueueEngine {
         if ((wanted.isEmpty() || wanted.contains(id)) && !keyTaken) {
           it.remove();
           deadIds.remove(id);
+          taskBytes -= deadSize(dead);
           results.remove(id); // the dead letter's own failure: its id cannot have been reused meanwhile
           StoredTask task = new StoredTask(dead.task());
+          taskBytes += heldSize(dead.task());
           log.append(new EngineChange.DeadRetried(id));
           live.put(id, task);
           holdKey(task);
@@ -837,7 +858,10 @@ public final class QueueEngine {
       if (purged > 0) {
         log.append(new EngineChange.DeadPurged(queueName));
       }
-      queue.dead.forEach(dead -> deadIds.remove(dead.task().id()));
+      queue.dead.forEach(dead -> {
+        deadIds.remove(dead.task().id());
+        taskBytes -= deadSize(dead);
+      });
       queue.dead.clear();
       return purged;
     } finally {
@@ -871,6 +895,27 @@ public final class QueueEngine {
       size += 4 + 3L * (header.getKey().length() + header.getValue().length());
     }
     return size;
+  }
+
+  /**
+   * An estimate of the heap a pending task takes: its bytes, and the objects that hold it (its record, strings, map
+   * and queue entries), which dominate for small tasks.
+   */
+  private static long heldSize(TaskMessage message) {
+    return wireSize(message) + 320;
+  }
+
+  private static long deadSize(DeadLetter dead) {
+    long size = heldSize(dead.task());
+    for (TaskError error : dead.attempts()) {
+      size += 64 + 2L * (error.type().length() + error.message().length() + error.stackTrace().length()
+          + error.workerId().length());
+    }
+    return size;
+  }
+
+  private static String mebibytes(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
   }
 
   private TaskQueue queue(String name) {

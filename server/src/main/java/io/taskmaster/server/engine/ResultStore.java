@@ -14,6 +14,7 @@ final class ResultStore {
   private record Stored(TaskResult result, long expiresAtNanos) {}
 
   private final LinkedHashMap<String, Stored> byTaskId = new LinkedHashMap<>();
+  private long bytes;
   private final long ttlNanos;
   private final int capacity;
 
@@ -25,11 +26,27 @@ final class ResultStore {
   void add(TaskResult result, long nowNanos) {
     expire(nowNanos);
     if (byTaskId.size() >= capacity) {
-      Iterator<?> oldest = byTaskId.values().iterator();
-      oldest.next();
+      Iterator<Stored> oldest = byTaskId.values().iterator();
+      bytes -= size(oldest.next().result);
       oldest.remove();
     }
-    byTaskId.put(result.taskId(), new Stored(result, nowNanos + ttlNanos));
+    Stored replaced = byTaskId.put(result.taskId(), new Stored(result, nowNanos + ttlNanos));
+    bytes += size(result) - (replaced == null ? 0 : size(replaced.result));
+  }
+
+  /** An estimate of the memory a result takes. */
+  static long size(TaskResult result) {
+    long size = 64L + 2L * result.taskId().length() + (result.value() == null ? 0 : result.value().length);
+    if (result.error() != null) {
+      size += 2L * (result.error().type().length() + result.error().message().length()
+          + result.error().stackTrace().length() + result.error().workerId().length());
+    }
+    return size;
+  }
+
+  /** The estimated memory of every stored result. */
+  long bytes() {
+    return bytes;
   }
 
   TaskResult get(String taskId, long nowNanos) {
@@ -42,7 +59,10 @@ final class ResultStore {
   }
 
   void remove(String taskId) {
-    byTaskId.remove(taskId);
+    Stored removed = byTaskId.remove(taskId);
+    if (removed != null) {
+      bytes -= size(removed.result);
+    }
   }
 
   /** The ids of the stored results, oldest first. */
@@ -62,7 +82,12 @@ final class ResultStore {
 
   private void expire(long nowNanos) {
     Iterator<Map.Entry<String, Stored>> it = byTaskId.entrySet().iterator();
-    while (it.hasNext() && it.next().getValue().expiresAtNanos - nowNanos < 0) {
+    while (it.hasNext()) {
+      Stored oldest = it.next().getValue();
+      if (oldest.expiresAtNanos - nowNanos >= 0) {
+        return;
+      }
+      bytes -= size(oldest.result);
       it.remove();
     }
   }

@@ -136,6 +136,30 @@ class JournalRecoveryTest {
   }
 
   @Test
+  void aResentPutIsRefusedAsADuplicateWhileItsTaskIsPendingOrItsResultKeptAcrossRestarts() {
+    // Row 18: the task id is the idempotency key. A producer that lost the acknowledgement resends the same id:
+    // DUPLICATE_TASK_ID tells it the first put landed; exactly one task runs.
+    try (JournaledEngine first = JournaledEngine.open(JournalSettings.in(dir))) {
+      first.put(task("order-42", "q"));
+      for (int retry = 0; retry < 3; retry++) {
+        assertThatThrownBy(() -> first.put(task("order-42", "q"))).isInstanceOf(EngineException.class)
+            .extracting(e -> ((EngineException) e).reason()).isEqualTo(EngineException.Reason.DUPLICATE_TASK_ID);
+      }
+    }
+    try (JournaledEngine second = JournaledEngine.open(JournalSettings.in(dir))) {
+      assertThatThrownBy(() -> second.put(task("order-42", "q"))).isInstanceOf(EngineException.class)
+          .hasMessageContaining("already known");
+      Delivery only = second.lease("q", 10).get(0);
+      second.settle(Settlement.ack(only.leaseId(), bytes("charged")));
+    }
+    try (JournaledEngine third = JournaledEngine.open(JournalSettings.in(dir))) {
+      assertThatThrownBy(() -> third.put(task("order-42", "q"))).as("while its result is kept (1 h by default)")
+          .isInstanceOf(EngineException.class).hasMessageContaining("already known");
+      assertThat(third.engine.stats().ready() + third.engine.stats().leased()).isZero();
+    }
+  }
+
+  @Test
   void aSecondMasterOnTheSameDirectoryIsRefused() {
     try (JournaledEngine first = JournaledEngine.open(JournalSettings.in(dir))) {
       assertThatThrownBy(() -> Journal.open(JournalSettings.in(dir)))
