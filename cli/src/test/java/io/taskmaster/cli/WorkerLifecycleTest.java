@@ -14,6 +14,7 @@ import io.taskmaster.server.master.Master;
 import io.taskmaster.task.RemoteTaskException;
 import io.taskmaster.server.net.MasterSettings;
 import io.taskmaster.testkit.JavaProcess;
+import io.taskmaster.testkit.TcpProxy;
 import io.taskmaster.worker.BuiltinTasks;
 import java.time.Duration;
 import java.util.List;
@@ -157,6 +158,36 @@ class WorkerLifecycleTest {
         signal(paused, "CONT");
       }
       paused.awaitStderr("the lease was lost before the outcome arrived", START);
+      assertThat(master.engine().stats().storedResults()).isEqualTo(1);
+      assertThat(master.engine().stats().leased()).isZero();
+      assertThat(broker.deadLetters("tasks", 0, 10).join().total()).isZero();
+    }
+  }
+
+  /**
+   * Row 14: a worker cut off by a partition (a proxy that holds every byte, as a black-holed route does) loses its
+   * lease by timeout; another worker completes the task; after the partition heals, the first worker's late outcome
+   * is refused and nothing is recorded twice.
+   */
+  @Test
+  void aPartitionedWorkersLeaseIsReclaimedAndItsOutcomeRefusedAfterTheHeal() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY),
+            EngineSettings.defaults().withVisibilityTimeout(Duration.ofSeconds(2)));
+        TcpProxy proxy = TcpProxy.to(master.port());
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess cut = worker(proxy.uri(), "--concurrency", "1")) {
+      cut.awaitStderr("worker w-life serving", START);
+      TaskHandle<Long> task = Producer.on(broker).submit(BuiltinTasks.SLEEP, 1500L);
+      Awaitility.await().atMost(START).until(() -> master.engine().stats().leased() == 1);
+
+      proxy.stall();
+      try (JavaProcess heir = JavaProcess.start(Main.class.getName(), List.of("worker", "--connect", master.uri(),
+          "--id", "w-heir"), Map.of(AuthKey.ENV, SECRET))) {
+        assertThat(task.result()).succeedsWithin(START).isEqualTo(1500L);
+      } finally {
+        proxy.heal();
+      }
+      cut.awaitStderr("the lease was lost before the outcome arrived", START);
       assertThat(master.engine().stats().storedResults()).isEqualTo(1);
       assertThat(master.engine().stats().leased()).isZero();
       assertThat(broker.deadLetters("tasks", 0, 10).join().total()).isZero();
