@@ -1,11 +1,13 @@
 package io.taskmaster.cli.command;
 
 import io.taskmaster.broker.AuthKey;
+import io.taskmaster.broker.Names;
 import io.taskmaster.cli.ExitCodes;
 import io.taskmaster.cli.lifecycle.Termination;
 import io.taskmaster.cli.options.ByteSize;
 import io.taskmaster.cli.options.DurationConverter;
 import io.taskmaster.cli.options.KeyOptions;
+import io.taskmaster.time.Durations;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.journal.FsyncMode;
 import io.taskmaster.server.journal.JournalSettings;
@@ -13,6 +15,8 @@ import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -63,6 +67,11 @@ public final class MasterCommand extends LoggedCommand {
       description = "How long a leased task stays invisible unless its worker extends the lease (workers do so "
           + "while the task runs); then it goes to another worker (default: ${DEFAULT-VALUE}).")
   Duration leaseTimeout;
+
+  @Option(names = "--queue-lease-timeout", paramLabel = "QUEUE=DURATION",
+      description = "A queue's own lease timeout, for queues whose tasks are much longer or shorter than most "
+          + "(repeatable: --queue-lease-timeout reports=10m --queue-lease-timeout pings=5s).")
+  Map<String, String> queueLeaseTimeouts = new LinkedHashMap<>();
 
   @Option(names = "--max-attempts", paramLabel = "N", defaultValue = "3",
       description = "Attempts a task gets (failures, lost workers and expired leases count) before it goes to the "
@@ -133,6 +142,16 @@ public final class MasterCommand extends LoggedCommand {
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
+    for (Map.Entry<String, String> entry : queueLeaseTimeouts.entrySet()) {
+      Duration timeout;
+      try {
+        timeout = Durations.parse(entry.getValue());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--queue-lease-timeout " + entry.getKey() + "=" + entry.getValue() + ": "
+            + e.getMessage() + " (write e.g. reports=10m)");
+      }
+      delivery = delivery.withQueueVisibilityTimeout(Names.requireValid("queue name", entry.getKey()), timeout);
+    }
     if (maxMemory != null) {
       if (maxMemory < 1024 * 1024) {
         throw new IllegalArgumentException("--max-memory must be at least 1MiB, was " + maxMemory + " bytes");

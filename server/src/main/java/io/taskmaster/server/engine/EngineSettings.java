@@ -1,6 +1,7 @@
 package io.taskmaster.server.engine;
 
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Limits and delivery rules of the queue engine.
@@ -17,6 +18,7 @@ import java.time.Duration;
  * @param maxRetryBackoff the longest delay between two attempts
  * @param maxHeldBytes memory the pending tasks and stored results may take (an estimate from their sizes); puts
  *     beyond it are refused with BUSY until workers drain the queues, so the master never runs out of memory
+ * @param queueVisibilityTimeouts visibility timeouts of named queues, overriding {@code visibilityTimeout} for them
  */
 public record EngineSettings(
     int maxQueueLength,
@@ -26,7 +28,8 @@ public record EngineSettings(
     int maxAttempts,
     Duration retryBackoff,
     Duration maxRetryBackoff,
-    long maxHeldBytes) {
+    long maxHeldBytes,
+    Map<String, Duration> queueVisibilityTimeouts) {
 
   public EngineSettings {
     if (maxQueueLength < 1) {
@@ -48,6 +51,22 @@ public record EngineSettings(
     if (maxHeldBytes < 1) {
       throw new IllegalArgumentException("maxHeldBytes must be positive, was " + maxHeldBytes);
     }
+    queueVisibilityTimeouts = Map.copyOf(queueVisibilityTimeouts);
+    queueVisibilityTimeouts.forEach((queue, timeout) -> requirePositive("the lease timeout of queue '" + queue + "'",
+        timeout));
+  }
+
+  /** The visibility timeout of a queue: its own, or the default. */
+  public Duration visibilityTimeout(String queue) {
+    return queueVisibilityTimeouts.getOrDefault(queue, visibilityTimeout);
+  }
+
+  /** Gives {@code queue} its own visibility timeout. */
+  public EngineSettings withQueueVisibilityTimeout(String queue, Duration timeout) {
+    Map<String, Duration> timeouts = new java.util.HashMap<>(queueVisibilityTimeouts);
+    timeouts.put(queue, timeout);
+    return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts,
+        retryBackoff, maxRetryBackoff, maxHeldBytes, timeouts);
   }
 
   private static void requirePositive(String name, Duration value) {
@@ -62,7 +81,7 @@ public record EngineSettings(
    */
   public static EngineSettings defaults() {
     return new EngineSettings(1_000_000, Duration.ofHours(1), 1_000_000, Duration.ofSeconds(30), 3,
-        Duration.ofSeconds(1), Duration.ofMinutes(5), defaultMaxHeldBytes());
+        Duration.ofSeconds(1), Duration.ofMinutes(5), defaultMaxHeldBytes(), Map.of());
   }
 
   /** 40% of the JVM's maximum heap: room for the rest of the master and for the garbage collector to work. */
@@ -72,21 +91,21 @@ public record EngineSettings(
 
   public EngineSettings withMaxHeldBytes(long bytes) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts,
-        retryBackoff, maxRetryBackoff, bytes);
+        retryBackoff, maxRetryBackoff, bytes, queueVisibilityTimeouts);
   }
 
   public EngineSettings withVisibilityTimeout(Duration timeout) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, timeout, maxAttempts, retryBackoff,
-        maxRetryBackoff, maxHeldBytes);
+        maxRetryBackoff, maxHeldBytes, queueVisibilityTimeouts);
   }
 
   public EngineSettings withMaxAttempts(int attempts) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, attempts, retryBackoff,
-        maxRetryBackoff, maxHeldBytes);
+        maxRetryBackoff, maxHeldBytes, queueVisibilityTimeouts);
   }
 
   public EngineSettings withRetryBackoff(Duration first, Duration max) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts, first, max,
-        maxHeldBytes);
+        maxHeldBytes, queueVisibilityTimeouts);
   }
 }

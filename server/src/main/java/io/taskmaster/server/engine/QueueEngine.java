@@ -11,6 +11,7 @@ import io.taskmaster.broker.TaskResult;
 import io.taskmaster.task.TaskError;
 import io.taskmaster.time.Ticker;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -93,9 +94,14 @@ public final class QueueEngine {
   private long taskBytes;
 
   private static final class TaskQueue {
+    final long visibilityNanos;
     final ReadyTasks ready = new ReadyTasks();
     final ArrayDeque<LeaseWaiter> waiters = new ArrayDeque<>();
     final ArrayDeque<DeadLetter> dead = new ArrayDeque<>();
+
+    TaskQueue(Duration visibilityTimeout) {
+      this.visibilityNanos = visibilityTimeout.toNanos();
+    }
   }
 
   /** Tasks waiting for their start time or the end of a retry backoff, earliest first. */
@@ -358,13 +364,14 @@ public final class QueueEngine {
     List<SettleStatus> statuses = new ArrayList<>(leaseIds.size());
     lock.lock();
     try {
-      long deadline = ticker.nanos() + settings.visibilityTimeout().toNanos();
+      long now = ticker.nanos();
       for (long leaseId : leaseIds) {
         StoredTask task = leases.get(leaseId);
         if (task == null || task.leaseOwner != owner) {
           statuses.add(SettleStatus.UNKNOWN_LEASE);
           continue;
         }
+        long deadline = now + queue(task.message.queue()).visibilityNanos;
         task.leaseDeadlineNanos = deadline;
         addExpiry(new Expiry(deadline, leaseId));
         statuses.add(SettleStatus.OK);
@@ -393,25 +400,28 @@ public final class QueueEngine {
    */
   public int expireLeases() {
     List<Runnable> effects = new ArrayList<>();
-    List<StoredTask> expired = new ArrayList<>();
+    int count = 0;
     lock.lock();
     try {
       long now = ticker.nanos();
+      Map<String, List<StoredTask>> expiredByQueue = new java.util.LinkedHashMap<>();
       while (!expiries.isEmpty() && expiries.peek().deadlineNanos - now <= 0) {
         Expiry expiry = expiries.poll();
         StoredTask task = leases.get(expiry.leaseId);
         if (task != null && task.leaseDeadlineNanos == expiry.deadlineNanos) {
           leases.remove(expiry.leaseId);
-          expired.add(task);
+          expiredByQueue.computeIfAbsent(task.message.queue(), q -> new ArrayList<>()).add(task);
+          count++;
         }
       }
-      returnLost(expired, TaskError.of("io.taskmaster.LeaseExpired", "the lease ran out after "
-          + settings.visibilityTimeout().toMillis() + " ms without being settled or extended", ""), now, effects);
+      expiredByQueue.forEach((queueName, expired) -> returnLost(expired, TaskError.of("io.taskmaster.LeaseExpired",
+          "the lease ran out after " + TimeUnit.NANOSECONDS.toMillis(queue(queueName).visibilityNanos)
+              + " ms without being settled or extended", ""), now, effects));
     } finally {
       lock.unlock();
     }
     effects.forEach(Runnable::run);
-    return expired.size();
+    return count;
   }
 
   /**
@@ -919,7 +929,7 @@ public final class QueueEngine {
   }
 
   private TaskQueue queue(String name) {
-    return queues.computeIfAbsent(name, n -> new TaskQueue());
+    return queues.computeIfAbsent(name, n -> new TaskQueue(settings.visibilityTimeout(n)));
   }
 
   /** Hands ready tasks to waiting consumers, oldest waiter first. */
@@ -937,8 +947,7 @@ public final class QueueEngine {
     if (count == 0) {
       return List.of();
     }
-    long timeoutNanos = settings.visibilityTimeout().toNanos();
-    long deadline = ticker.nanos() + timeoutNanos;
+    long deadline = ticker.nanos() + queue.visibilityNanos;
     List<Delivery> deliveries = new ArrayList<>(count);
     long bytes = 0;
     for (int i = 0; i < count; i++) {
@@ -950,7 +959,7 @@ public final class QueueEngine {
       long leaseId = ++lastLeaseId;
       leases.put(leaseId, task);
       addExpiry(new Expiry(deadline, leaseId));
-      deliveries.add(task.deliver(leaseId, owner, deadline, settings.visibilityTimeout().toMillis()));
+      deliveries.add(task.deliver(leaseId, owner, deadline, TimeUnit.NANOSECONDS.toMillis(queue.visibilityNanos)));
       log.append(new EngineChange.Leased(task.message.id(), task.deliveries));
     }
     return deliveries;

@@ -47,6 +47,27 @@ class QueueEngineLeaseTest {
   }
 
   @Test
+  void aQueueCanHaveItsOwnLeaseTimeout() {
+    QueueEngine perQueue = new QueueEngine(EngineSettings.defaults().withVisibilityTimeout(TIMEOUT)
+        .withQueueVisibilityTimeout("reports", Duration.ofMinutes(10)), ticker);
+    for (String queue : List.of("q", "reports")) {
+      perQueue.put(List.of(new TaskMessage("t-" + queue, queue, "t", Map.of(), new byte[0])));
+    }
+    List<Delivery> leased = new ArrayList<>();
+    perQueue.lease(CONSUMER_A, "q", 1, false, leased::addAll);
+    perQueue.lease(CONSUMER_A, "reports", 1, false, leased::addAll);
+    assertThat(leased).extracting(Delivery::leaseTimeoutMillis).containsExactly(30_000L, 600_000L);
+
+    advance(Duration.ofMinutes(1));
+    assertThat(perQueue.expireLeases()).as("only the default queue's lease ran out").isEqualTo(1);
+    assertThat(perQueue.extend(CONSUMER_A, List.of(leased.get(1).leaseId()))).containsExactly(SettleStatus.OK);
+    advance(Duration.ofMinutes(9).plusSeconds(30));
+    assertThat(perQueue.expireLeases()).as("extended by the queue's own timeout, from the extension").isZero();
+    advance(Duration.ofSeconds(31));
+    assertThat(perQueue.expireLeases()).isEqualTo(1);
+  }
+
+  @Test
   void aDeliveryCarriesItsLeaseTimeout() {
     put("t1");
 

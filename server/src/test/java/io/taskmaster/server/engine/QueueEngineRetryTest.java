@@ -186,7 +186,7 @@ class QueueEngineRetryTest {
   @Test
   void aPutReusingTheIdOfADeadLetterIsRefusedEvenAfterItsResultExpired() {
     QueueEngine shortResults = new QueueEngine(new EngineSettings(1000, Duration.ofSeconds(1), 1000, LEASE, 1,
-        BACKOFF, BACKOFF, Long.MAX_VALUE), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
+        BACKOFF, BACKOFF, Long.MAX_VALUE, Map.of()), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
     shortResults.put(List.of(new TaskMessage("t1", "q", "t", Map.of(), new byte[0])));
     List<Delivery> leased = new ArrayList<>();
     shortResults.lease(WORKER, "q", 1, false, leased::addAll);
@@ -202,7 +202,7 @@ class QueueEngineRetryTest {
   @Test
   void longBackoffsSaturateAtTheirCapInsteadOfOverflowing() {
     QueueEngine patient = new QueueEngine(new EngineSettings(1000, Duration.ofHours(1), 1000, LEASE, 100,
-        Duration.ofHours(1), Duration.ofHours(10), Long.MAX_VALUE), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
+        Duration.ofHours(1), Duration.ofHours(10), Long.MAX_VALUE, Map.of()), ticker, Clock.fixed(NOW, ZoneOffset.UTC));
     patient.put(List.of(new TaskMessage("t1", "q", "t", Map.of(), new byte[0])));
     for (int attempt = 1; attempt <= 70; attempt++) {
       List<Delivery> leased = new ArrayList<>();

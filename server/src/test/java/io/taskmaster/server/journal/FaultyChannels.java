@@ -21,6 +21,8 @@ final class FaultyChannels implements SegmentChannels {
   final AtomicBoolean diskFull = new AtomicBoolean();
   final AtomicBoolean fsyncFails = new AtomicBoolean();
   final AtomicInteger forces = new AtomicInteger();
+  /** Forces begun: a change written before force n began is on disk once n forces have completed. */
+  final AtomicInteger forcesStarted = new AtomicInteger();
   final AtomicInteger writeFailures = new AtomicInteger();
   volatile CountDownLatch forceGate;
   /** How much of each file was on disk at its last fsync: what a power loss leaves. */
@@ -58,6 +60,7 @@ final class FaultyChannels implements SegmentChannels {
 
     @Override
     public void force(boolean metaData) throws IOException {
+      forcesStarted.incrementAndGet();
       CountDownLatch gate = forceGate;
       if (gate != null) {
         try {
