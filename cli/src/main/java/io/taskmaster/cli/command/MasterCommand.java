@@ -9,6 +9,8 @@ import io.taskmaster.cli.options.DurationConverter;
 import io.taskmaster.cli.options.KeyOptions;
 import io.taskmaster.time.Durations;
 import io.taskmaster.server.engine.EngineSettings;
+import io.taskmaster.python.listener.PythonListener;
+import io.taskmaster.python.listener.PythonListenerSettings;
 import io.taskmaster.server.journal.FsyncMode;
 import io.taskmaster.server.journal.JournalSettings;
 import io.taskmaster.server.master.Master;
@@ -28,7 +30,9 @@ import picocli.CommandLine.Option;
         "Hosts task queues on the network. Workers and producers connect with the shared auth key.",
         "With --data-dir every acknowledged task and result is kept in a journal and survives a crash (kill -9,",
         "power loss with --fsync always); without it queues live in memory and die with the master.",
-        "SIGTERM stops in order: acknowledgements in flight land, leases go back untried, the journal is flushed."
+        "SIGTERM stops in order: acknowledgements in flight land, leases go back untried, the journal is flushed.",
+        "With --python-port, unmodified Python scripts using multiprocessing.managers (BaseManager) use the queues",
+        "too, with the same key. That protocol is NOT encrypted: keep it on loopback or use an SSH tunnel."
     })
 public final class MasterCommand extends LoggedCommand {
   private static final Logger log = LoggerFactory.getLogger(MasterCommand.class);
@@ -115,9 +119,48 @@ public final class MasterCommand extends LoggedCommand {
           + "recorded after it are lost. Without it the master refuses to start and names the damaged file.")
   boolean truncateDamaged;
 
+  @Option(names = "--python-port", paramLabel = "PORT",
+      description = "Also serve Python's multiprocessing.managers protocol on this port, so that BaseManager "
+          + "scripts (authkey = the key file's bytes without the trailing newline) put and get on Taskmaster "
+          + "queues. Off unless given. Not encrypted: loopback or a tunnel only.")
+  Integer pythonPort;
+
+  @Option(names = "--python-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+      description = "Address of the Python port (default: ${DEFAULT-VALUE}). Elsewhere than loopback, the key must "
+          + "be at least 32 bytes unless --allow-weak-key.")
+  String pythonHost;
+
+  @Option(names = "--python-queue", paramLabel = "TYPEID=QUEUE",
+      description = "A typeid Python scripts may ask their manager for, and the Taskmaster queue it stands for "
+          + "(repeatable; defaults: get_task_queue=tasks, get_result_queue=results).")
+  Map<String, String> pythonQueues = new LinkedHashMap<>();
+
+  @Option(names = "--allow-weak-key",
+      description = "Serve the Python port on a non-loopback address with a key shorter than 32 bytes (such as the "
+          + "tutorial's 'abc'), which anyone who records a handshake can guess offline.")
+  boolean allowWeakKey;
+
   @Option(names = "--io-threads", defaultValue = "0",
       description = "Network threads; 0 picks one per four cores, at least one (default: ${DEFAULT-VALUE}).")
   int ioThreads;
+
+  private PythonListenerSettings pythonSettings(AuthKey authKey, MasterSettings settings) {
+    if (pythonPort == null) {
+      if (!pythonQueues.isEmpty() || allowWeakKey) {
+        throw new IllegalArgumentException("--python-queue and --allow-weak-key concern the Python port; give "
+            + "--python-port too");
+      }
+      return null;
+    }
+    if (authKey == null) {
+      throw new IllegalArgumentException("--python-port needs an auth key (--authkey-file or TASKMASTER_AUTHKEY): a "
+          + "managers server without one would serve anyone");
+    }
+    Map<String, String> queues = PythonListenerSettings.defaultQueues();
+    queues.putAll(pythonQueues);
+    return new PythonListenerSettings(pythonHost, pythonPort, authKey.bytes(), queues, settings.maxFrameBytes(),
+        settings.handshakeTimeout(), settings.maxConnections(), allowWeakKey);
+  }
 
   @Override
   int execute() throws Exception {
@@ -163,7 +206,9 @@ public final class MasterCommand extends LoggedCommand {
     if (journal == null) {
       log.info("no --data-dir: queues, dead letters and results live in memory and are lost when the master stops");
     }
-    try (Master master = Master.start(settings, delivery, journal)) {
+    PythonListenerSettings python = pythonSettings(authKey, settings);
+    try (Master master = Master.start(settings, delivery, journal);
+        PythonListener listener = python == null ? null : PythonListener.start(python, master.engine())) {
       termination.await();
       log.info("stopping the master");
     }

@@ -19,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A broker over a queue engine in this JVM: no sockets, no serialization beyond the JSON payloads. Each instance is
@@ -27,7 +26,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * remote client.
  */
 public final class EmbeddedBroker implements Broker {
-  private static final AtomicLong OWNERS = new AtomicLong();
   /** Ends waiting lease requests at their deadline; one daemon thread for every embedded broker. */
   private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
     Thread thread = new Thread(runnable, "taskmaster-embedded-timer");
@@ -44,7 +42,7 @@ public final class EmbeddedBroker implements Broker {
 
   private final QueueEngine engine;
   private final String name;
-  private final long owner = OWNERS.incrementAndGet();
+  private final long owner = io.taskmaster.server.engine.Owners.next();
   private final AtomicBoolean closed = new AtomicBoolean();
 
   public EmbeddedBroker(QueueEngine engine, String name) {

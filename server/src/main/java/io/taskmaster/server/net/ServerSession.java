@@ -18,7 +18,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,12 +34,11 @@ import org.slf4j.LoggerFactory;
  */
 final class ServerSession extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
-  private static final AtomicLong OWNERS = new AtomicLong();
 
   private enum State { AWAIT_AUTH, READY, CLOSING }
 
   private final ServerContext server;
-  final long owner = OWNERS.incrementAndGet();
+  final long owner = io.taskmaster.server.engine.Owners.next();
   private final byte[] serverNonce = Handshake.nonce(Wire.NONCE_BYTES);
   private State state = State.AWAIT_AUTH;
   private InetSocketAddress peer;
