@@ -4,6 +4,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import net.razorvine.pickle.IObjectConstructor;
@@ -25,6 +27,9 @@ public final class SafeUnpickler extends Unpickler {
 
   private static final short GLOBAL = 'c';
   private static final short STACK_GLOBAL = 0x93;
+  private static final short EMPTY_DICT = '}';
+  private static final short DICT = 'd';
+  private static final short SETITEMS = 'u';
   private static final Set<Short> FORBIDDEN = Set.of((short) 'i', (short) 'o', (short) 'P', (short) 'Q',
       (short) 0x82, (short) 0x83, (short) 0x84);
   private static final Map<Short, String> OPCODE_NAMES = Map.of((short) 'i', "INST", (short) 'o', "OBJ",
@@ -78,6 +83,32 @@ public final class SafeUnpickler extends Unpickler {
         throw new PickleRefusedException("STACK_GLOBAL needs two strings on the stack");
       }
       stack.add(constructor((String) module, (String) name));
+      return NO_RETURN_VALUE;
+    }
+    if (key == EMPTY_DICT) {
+      stack.add(new LinkedHashMap<>()); // a dict keeps its order in Python 3.7+, and so here
+      return NO_RETURN_VALUE;
+    }
+    if (key == DICT) {
+      List<Object> items = stack.pop_all_since_marker();
+      Map<Object, Object> dict = new LinkedHashMap<>();
+      for (int i = 0; i + 1 < items.size(); i += 2) {
+        dict.put(items.get(i), items.get(i + 1));
+      }
+      stack.add(dict);
+      return NO_RETURN_VALUE;
+    }
+    if (key == SETITEMS) {
+      // Pyrolite gathers the items in a HashMap first, which loses their order.
+      List<Object> items = stack.pop_all_since_marker();
+      if (!(stack.peek() instanceof Map<?, ?>)) {
+        throw new PickleRefusedException("SETITEMS needs a dict on the stack");
+      }
+      @SuppressWarnings("unchecked")
+      Map<Object, Object> dict = (Map<Object, Object>) stack.peek();
+      for (int i = 0; i + 1 < items.size(); i += 2) {
+        dict.put(items.get(i), items.get(i + 1));
+      }
       return NO_RETURN_VALUE;
     }
     checkLength(key);
