@@ -45,6 +45,18 @@ public final class Handlers {
     }
   }
 
+  /**
+   * Runs the handler of task type {@code name} on a JSON argument and returns its JSON result: for front ends that
+   * carry tasks in another form than ours (a Python master's queue).
+   */
+  public byte[] run(String name, byte[] argumentJson) throws Exception {
+    Registered<?, ?> registered = byName.get(name);
+    if (registered == null) {
+      throw new IllegalArgumentException("no handler for task type '" + name + "'; known: " + names());
+    }
+    return registered.run(argumentJson);
+  }
+
   Registered<?, ?> get(String name) {
     return byName.get(name);
   }

@@ -11,6 +11,8 @@ import io.taskmaster.broker.Brokers;
 import io.taskmaster.python.listener.PythonListener;
 import io.taskmaster.python.listener.PythonListenerSettings;
 import io.taskmaster.queue.RawQueue;
+import io.taskmaster.testkit.PythonProcess;
+import io.taskmaster.testkit.Pythons;
 import io.taskmaster.server.embedded.EmbeddedBroker;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.QueueEngine;
@@ -65,7 +67,7 @@ class PythonWorkerInteropTest {
   }
 
   @ParameterizedTest(name = "Python {0}")
-  @MethodSource("io.taskmaster.python.Pythons#versions")
+  @MethodSource("io.taskmaster.testkit.Pythons#versions")
   void theTutorialWorkerServesATaskmasterQueue(String version) {
     Path python = Pythons.require(version);
     Random random = new Random(version.hashCode());
@@ -90,7 +92,7 @@ class PythonWorkerInteropTest {
   }
 
   @ParameterizedTest(name = "Python {0}")
-  @MethodSource("io.taskmaster.python.Pythons#versions")
+  @MethodSource("io.taskmaster.testkit.Pythons#versions")
   void everyQueueMethodKeepsItsPythonMeaning(String version) {
     Path python = Pythons.require(version);
 

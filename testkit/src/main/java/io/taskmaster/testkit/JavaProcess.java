@@ -2,7 +2,6 @@ package io.taskmaster.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,20 +48,9 @@ public final class JavaProcess implements AutoCloseable {
   }
 
   private static Thread pump(InputStream in, StringBuffer into, String name) {
-    Thread thread = new Thread(() -> {
-      byte[] buffer = new byte[8192];
-      try {
-        for (int n; (n = in.read(buffer)) != -1; ) {
-          into.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
-        }
-      } catch (IOException e) {
-        // the process ended
-      }
-    }, "child-" + name);
-    thread.setDaemon(true);
-    thread.start();
-    return thread;
+    return OutputPump.start(in, into, "child-" + name);
   }
+
 
   public String stdout() {
     return stdout.toString();

@@ -17,6 +17,10 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.python.bridge.PythonMasterWorker;
+import io.taskmaster.worker.BuiltinTasks;
+import io.taskmaster.worker.Handlers;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -59,9 +63,33 @@ public final class WorkerCommand extends LoggedCommand {
           + "workers (default: ${DEFAULT-VALUE}).")
   Duration grace;
 
+  @Option(names = "--python-master", paramLabel = "HOST:PORT",
+      description = "Serve a Python master (multiprocessing.managers BaseManager, such as the tutorial's "
+          + "task_master.py) instead of a Taskmaster one: take the values of its task queue, run --python-task on "
+          + "each, put each result on its result queue. The key is its authkey. Not encrypted: loopback or a tunnel.")
+  String pythonMaster;
+
+  @Option(names = "--python-task", paramLabel = "TYPE",
+      description = "With --python-master: the task type (handler) to run on each value, built-in or from --tasks.")
+  String pythonTask;
+
+  @Option(names = "--python-task-queue", paramLabel = "TYPEID", defaultValue = "get_task_queue",
+      description = "With --python-master: the typeid of its task queue (default: ${DEFAULT-VALUE}).")
+  String pythonTaskQueue;
+
+  @Option(names = "--python-result-queue", paramLabel = "TYPEID", defaultValue = "get_result_queue",
+      description = "With --python-master: the typeid of its result queue (default: ${DEFAULT-VALUE}).")
+  String pythonResultQueue;
+
   @Override
   int execute() throws Exception {
     Termination termination = Termination.install();
+    if (pythonMaster != null) {
+      return servePythonMaster(termination);
+    }
+    if (pythonTask != null) {
+      throw new IllegalArgumentException("--python-task needs --python-master HOST:PORT");
+    }
     Concurrency concurrencyMode = switch (mode.toLowerCase(Locale.ROOT)) {
       case "cpu" -> Concurrency.CPU_BOUND;
       case "io" -> Concurrency.IO_BOUND;
@@ -86,6 +114,43 @@ public final class WorkerCommand extends LoggedCommand {
       boolean drained = worker.shutdown(grace);
       log.info("worker {} exiting{}", worker.id(), drained ? "" : " (some tasks were released unfinished)");
     }
+    return ExitCodes.OK;
+  }
+
+  private int servePythonMaster(Termination termination) throws InterruptedException {
+    if (pythonTask == null) {
+      throw new IllegalArgumentException("--python-master needs --python-task TYPE: the handler to run on each value "
+          + "(e.g. --python-task square)");
+    }
+    int colon = pythonMaster.lastIndexOf(':');
+    int port;
+    try {
+      port = Integer.parseInt(pythonMaster.substring(colon + 1));
+    } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+      throw new IllegalArgumentException("--python-master must be HOST:PORT (e.g. 127.0.0.1:5000), was '"
+          + pythonMaster + "'");
+    }
+    String host = colon > 0 ? pythonMaster.substring(0, colon) : "127.0.0.1";
+    AuthKey key = connect.key.key();
+    if (key == null) {
+      throw new IllegalArgumentException("--python-master needs the master's authkey: --authkey-file FILE (its bytes "
+          + "without the trailing newline) or TASKMASTER_AUTHKEY");
+    }
+    Handlers handlers = new Handlers().add(new BuiltinTasks());
+    taskSets.forEach(handlers::add);
+    PythonMasterWorker worker = new PythonMasterWorker(new PythonMasterWorker.Settings(host, port, key.bytes(),
+        pythonTaskQueue, pythonResultQueue, pythonTask, concurrency == null ? 1 : concurrency), handlers);
+    Thread stopper = new Thread(() -> {
+      try {
+        termination.await();
+        worker.stop();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "python-worker-stop");
+    stopper.setDaemon(true);
+    stopper.start();
+    worker.run(wait -> termination.awaitFor(wait.toNanos(), TimeUnit.NANOSECONDS));
     return ExitCodes.OK;
   }
 

@@ -1,4 +1,4 @@
-package io.taskmaster.python;
+package io.taskmaster.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -14,18 +14,18 @@ import java.util.stream.Stream;
  * The Python interpreters of this machine: pyenv's, else {@code python3.X} on the PATH. A test skips a version the
  * machine lacks, except under CI (the environment variable {@code CI} is set), which must have 3.6, 3.11 and 3.13.
  */
-final class Pythons {
-  static final List<String> VERSIONS = List.of("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13");
-  static final List<String> REQUIRED_IN_CI = List.of("3.6", "3.11", "3.13");
+public final class Pythons {
+  public static final List<String> VERSIONS = List.of("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13");
+  public static final List<String> REQUIRED_IN_CI = List.of("3.6", "3.11", "3.13");
 
   private Pythons() {}
 
-  static Stream<String> versions() {
+  public static Stream<String> versions() {
     return VERSIONS.stream();
   }
 
   /** The interpreter of {@code version}; skips the test when it is missing, fails when CI needs it. */
-  static Path require(String version) {
+  public static Path require(String version) {
     Optional<Path> found = find(version);
     if (found.isEmpty() && System.getenv("CI") != null && REQUIRED_IN_CI.contains(version)) {
       throw new AssertionError("CI needs Python " + version + " (pyenv install " + version + ")");
@@ -34,7 +34,7 @@ final class Pythons {
     return found.get();
   }
 
-  static Optional<Path> find(String version) {
+  public static Optional<Path> find(String version) {
     Path pyenv = Path.of(System.getProperty("user.home"), ".pyenv", "versions");
     if (Files.isDirectory(pyenv)) {
       try (Stream<Path> installs = Files.list(pyenv)) {
@@ -61,7 +61,7 @@ final class Pythons {
   }
 
   /** A script from the test resources, as a file Python can run. */
-  static Path script(String name) {
+  public static Path script(String name) {
     try {
       Path file = Files.createTempFile("taskmaster-" + name.replace(".py", ""), ".py");
       try (var in = Pythons.class.getResourceAsStream("/python/" + name)) {
