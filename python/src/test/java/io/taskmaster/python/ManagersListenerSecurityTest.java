@@ -187,6 +187,40 @@ class ManagersListenerSecurityTest {
   }
 
   @Test
+  void httpToThePicklePortIsClosedAtOnceAndNothingRuns() throws IOException {
+    try (RawManagersClient client = client()) {
+      client.read();
+      client.sendRaw(ascii("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n(None,'shutdown',(),{})"));
+      assertThat(client.closedByPeer()).isTrue();
+    }
+    try (RawManagersClient client = callChannel()) {
+      client.send(Pickles.dumps(new Object[] {"taskmaster:get_task_queue", "qsize", new Object[0], Map.of()}));
+      assertThat(text(client.read())).contains("#RETURN");
+    }
+  }
+
+  @Test
+  void connectionsBeyondTheLimitAreClosed() throws IOException {
+    listener.close();
+    listener = PythonListener.start(new PythonListenerSettings("127.0.0.1", 0, KEY,
+        PythonListenerSettings.defaultQueues(), 1 << 20, Duration.ofSeconds(10), 2, false), engine);
+    try (RawManagersClient first = client(); RawManagersClient second = client()) {
+      first.read();
+      second.read();
+      try (RawManagersClient third = client()) {
+        assertThat(third.closedByPeer()).as("the third connection").isTrue();
+      }
+    }
+    org.awaitility.Awaitility.await("the slots are free again").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> {
+          try (RawManagersClient again = client()) {
+            again.authenticate(KEY);
+            return true;
+          }
+        });
+  }
+
+  @Test
   void unsafeSettingsAreRefusedAtStartUp() {
     assertThatThrownBy(() -> new PythonListenerSettings("127.0.0.1", 0, new byte[0],
         PythonListenerSettings.defaultQueues(), 1 << 20, Duration.ofSeconds(1), 10, false))
