@@ -1,0 +1,331 @@
+package io.taskmaster.pool;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerOptions;
+import io.taskmaster.broker.Brokers;
+import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.SubmitOptions;
+import io.taskmaster.producer.TaskHandle;
+import io.taskmaster.server.embedded.EmbeddedBroker;
+import io.taskmaster.server.engine.EngineSettings;
+import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.server.lease.LeaseReaper;
+import io.taskmaster.server.master.Master;
+import io.taskmaster.server.net.MasterSettings;
+import io.taskmaster.server.retry.RetryPromoter;
+import io.taskmaster.task.RemoteTaskException;
+import io.taskmaster.task.TaskType;
+import io.taskmaster.time.Ticker;
+import io.taskmaster.worker.Concurrency;
+import io.taskmaster.worker.TaskSet;
+import io.taskmaster.worker.Worker;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Python's {@code multiprocessing.Pool}, over Taskmaster: one API whether the workers are threads of this JVM
+ * ({@link #threads}), supervised child JVMs ({@link #processes}: a crashing handler takes down one process, which is
+ * replaced, never the pool), or the workers of a remote master ({@link #connect}).
+ *
+ * <pre>{@code
+ * try (TaskPool pool = TaskPool.processes(4, MyTasks.class)) {
+ *   int one = pool.apply(SQUARE, 7);                       // 49
+ *   List<Integer> all = pool.map(SQUARE, List.of(1, 2, 3)); // in order
+ *   for (int r : pool.imapUnordered(SQUARE, inputs)) { ... } // as they complete
+ * }                                                          // close(): the submitted tasks finish first
+ * }</pre>
+ *
+ * <p>Python's {@code pool.close(); pool.join()} is {@link #close()}, which also releases the workers; {@link #join()}
+ * waits for the tasks submitted so far; {@link #terminate()} stops everything at once.
+ */
+public final class TaskPool implements AutoCloseable {
+  private static final String QUEUE = "pool";
+  private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+
+  private final Broker broker;
+  private final Producer producer;
+  private final List<AutoCloseable> resources;
+  private final WorkerProcesses processes;
+  /** The in-JVM worker of a thread pool, else null. */
+  private final Worker localWorker;
+  private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean released = new AtomicBoolean();
+  private final String describe;
+
+  private TaskPool(Broker broker, List<AutoCloseable> resources, WorkerProcesses processes, Worker localWorker,
+      String describe) {
+    this.broker = broker;
+    this.localWorker = localWorker;
+    this.producer = Producer.on(broker).withDefaults(SubmitOptions.queue(QUEUE));
+    this.resources = resources;
+    this.processes = processes;
+    this.describe = describe;
+  }
+
+  /** A pool of {@code n} threads in this JVM (CPU mode: n platform threads) serving the handlers of {@code sets}. */
+  public static TaskPool threads(int n, TaskSet... sets) {
+    requirePositive(n);
+    QueueEngine engine = new QueueEngine(EngineSettings.defaults(), Ticker.system());
+    List<AutoCloseable> resources = new ArrayList<>();
+    resources.add(LeaseReaper.start(engine, "pool"));
+    resources.add(RetryPromoter.start(engine, "pool"));
+    Broker workerBroker = new EmbeddedBroker(engine, "pool-workers");
+    Worker.Builder builder = Worker.builder(workerBroker).queue(QUEUE).concurrency(n).mode(Concurrency.CPU_BOUND)
+        .id("pool-thread");
+    for (TaskSet set : sets) {
+      builder.register(set);
+    }
+    Worker worker = builder.start();
+    resources.add(0, workerBroker);
+    return new TaskPool(new EmbeddedBroker(engine, "pool"), resources, null, worker, n + " thread(s)");
+  }
+
+  /**
+   * A pool of {@code n} worker processes: child JVMs on this JVM's classpath, each serving the handlers of {@code
+   * sets} (classes with a public no-argument constructor), supervised by an embedded master on loopback with a
+   * fresh random key. A process that dies (System.exit, OutOfMemoryError, kill -9) is replaced; its task is retried
+   * on another, and fails with {@link WorkerCrashedException} after its last attempt.
+   */
+  @SafeVarargs
+  public static TaskPool processes(int n, Class<? extends TaskSet>... sets) {
+    return processes(n, Options.defaults(), sets);
+  }
+
+  @SafeVarargs
+  public static TaskPool processes(int n, Options options, Class<? extends TaskSet>... sets) {
+    requirePositive(n);
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret);
+    String key = Base64.getEncoder().encodeToString(secret);
+    Master master = Master.start(MasterSettings.of(0, AuthKey.of(key)),
+        EngineSettings.defaults().withMaxAttempts(options.maxAttempts()));
+    List<String> args = new ArrayList<>(List.of(master.uri(), QUEUE, Integer.toString(options.threadsPerProcess()),
+        options.ioBound() ? "io" : "cpu"));
+    for (Class<? extends TaskSet> set : sets) {
+      args.add(set.getName());
+    }
+    WorkerProcesses processes;
+    try {
+      processes = WorkerProcesses.start(n, new WorkerProcesses.Spec(PoolWorkerMain.class.getName(), args,
+          Map.of(AuthKey.ENV, key), options.jvmOptions(), options.outputDirectory()));
+    } catch (RuntimeException e) {
+      master.close();
+      throw e;
+    }
+    Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(AuthKey.of(key)));
+    List<AutoCloseable> resources = new ArrayList<>();
+    resources.add(master);
+    return new TaskPool(broker, resources, processes, null, n + " process(es)");
+  }
+
+  /** A pool over the workers of a running master, serving queue {@code pool}. */
+  public static TaskPool connect(String uri, AuthKey key) {
+    return new TaskPool(Brokers.open(uri, BrokerOptions.withKey(key)), List.of(), null, null, uri);
+  }
+
+  /** How a process pool starts its workers. */
+  public record Options(int threadsPerProcess, boolean ioBound, int maxAttempts, List<String> jvmOptions,
+      java.nio.file.Path outputDirectory) {
+    /** One task at a time per process, 3 attempts, children with 256 MiB of heap, output to this JVM's console. */
+    public static Options defaults() {
+      return new Options(1, false, 3, List.of("-Xmx256m"), null);
+    }
+
+    public Options withMaxAttempts(int attempts) {
+      return new Options(threadsPerProcess, ioBound, attempts, jvmOptions, outputDirectory);
+    }
+
+    public Options withJvmOptions(String... options) {
+      return new Options(threadsPerProcess, ioBound, maxAttempts, List.of(options), outputDirectory);
+    }
+
+    /** Each worker's stdout and stderr go to {@code worker-N.out.log} / {@code .err.log} in this directory. */
+    public Options withOutputDirectory(java.nio.file.Path directory) {
+      return new Options(threadsPerProcess, ioBound, maxAttempts, jvmOptions, directory);
+    }
+  }
+
+  private static void requirePositive(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("a pool needs at least 1 worker, asked for " + n);
+    }
+  }
+
+  /** Runs one task and waits for its result; a failure is thrown as it came (RemoteTaskException, ...). */
+  public <A, R> R apply(TaskType<A, R> type, A argument) {
+    return join(applyAsync(type, argument));
+  }
+
+  /** Submits one task; the future completes with its result or its failure. */
+  public <A, R> CompletableFuture<R> applyAsync(TaskType<A, R> type, A argument) {
+    return submit(type, List.of(argument)).get(0);
+  }
+
+  /** Runs a task per argument, in one batch, and returns the results in the order of the arguments. */
+  public <A, R> List<R> map(TaskType<A, R> type, List<? extends A> arguments) {
+    List<CompletableFuture<R>> futures = submit(type, arguments);
+    List<R> results = new ArrayList<>(futures.size());
+    for (CompletableFuture<R> future : futures) {
+      results.add(join(future));
+    }
+    return results;
+  }
+
+  /**
+   * Runs a task per argument and yields the results as they complete, whatever their order. A failed task's error
+   * is thrown when the iteration reaches it.
+   */
+  public <A, R> Iterable<R> imapUnordered(TaskType<A, R> type, List<? extends A> arguments) {
+    List<CompletableFuture<R>> futures = submit(type, arguments);
+    BlockingQueue<CompletableFuture<R>> done = new LinkedBlockingQueue<>();
+    futures.forEach(future -> future.whenComplete((result, error) -> done.add(future)));
+    return () -> new Iterator<>() {
+      private int taken;
+
+      @Override
+      public boolean hasNext() {
+        return taken < futures.size();
+      }
+
+      @Override
+      public R next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        try {
+          CompletableFuture<R> next = done.take();
+          taken++;
+          return join(next);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new CompletionException(e);
+        }
+      }
+    };
+  }
+
+  private <A, R> List<CompletableFuture<R>> submit(TaskType<A, R> type, List<? extends A> arguments) {
+    if (closed.get()) {
+      throw new IllegalStateException("the pool (" + describe + ") is closed; create a new one");
+    }
+    List<TaskHandle<R>> handles = producer.submitAll(type, arguments);
+    List<CompletableFuture<R>> futures = new ArrayList<>(handles.size());
+    for (TaskHandle<R> handle : handles) {
+      CompletableFuture<R> future = handle.result().handle((result, error) -> {
+        if (error == null) {
+          return result;
+        }
+        throw new CompletionException(translate(handle.id(), error));
+      });
+      pending.add(future);
+      future.whenComplete((result, error) -> pending.remove(future));
+      futures.add(future);
+    }
+    return futures;
+  }
+
+  /** A task lost with its worker after its last attempt, in a process pool, is a crash: say which. */
+  private Throwable translate(String taskId, Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    if (processes != null && cause instanceof RemoteTaskException remote
+        && "io.taskmaster.WorkerLost".equals(remote.remoteType())) {
+      String crash = processes.lastCrash();
+      return new WorkerCrashedException(taskId, crash.isEmpty() ? "its connection closed" : crash, remote);
+    }
+    return cause;
+  }
+
+  private static <R> R join(CompletableFuture<R> future) {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw e;
+    }
+  }
+
+  /** Waits until every task submitted so far has completed (successfully or not). */
+  public void join() {
+    for (CompletableFuture<?> future : List.copyOf(pending)) {
+      future.exceptionally(error -> null).join();
+    }
+  }
+
+  /** The process ids of the worker processes running now (empty for other pools). */
+  public List<Long> workerPids() {
+    return processes == null ? List.of() : processes.pids();
+  }
+
+  /** Worker processes replaced so far after they died (0 for other pools). */
+  public int crashes() {
+    return processes == null ? 0 : processes.crashes();
+  }
+
+  /**
+   * Accepts no more tasks, lets the submitted ones finish, then stops the workers and releases everything. Python's
+   * {@code close(); join()}. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    join();
+    release(STOP_GRACE);
+  }
+
+  /** Stops at once: workers are stopped or killed, tasks not yet done fail. Idempotent. */
+  public void terminate() {
+    closed.set(true);
+    IllegalStateException terminated = new IllegalStateException("the pool was terminated before the task ended");
+    List.copyOf(pending).forEach(future -> future.completeExceptionally(terminated));
+    release(Duration.ZERO);
+  }
+
+  /** Stops the workers (letting tasks in hand run for {@code grace}), then releases the rest. */
+  private void release(Duration grace) {
+    if (!released.compareAndSet(false, true)) {
+      return;
+    }
+    if (localWorker != null) {
+      localWorker.shutdown(grace);
+    }
+    if (processes != null) {
+      if (grace.isZero()) {
+        processes.close();
+      } else {
+        processes.stop(grace);
+      }
+    }
+    broker.close();
+    for (AutoCloseable resource : resources) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        // releasing the rest matters more
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "TaskPool[" + describe + "]";
+  }
+}

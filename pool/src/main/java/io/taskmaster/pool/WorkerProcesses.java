@@ -1,0 +1,197 @@
+package io.taskmaster.pool;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Supervises worker processes: n child JVMs on this JVM's classpath, each started with a main class and its
+ * arguments. A child that dies while the supervisor runs is replaced at once (after a short pause if children die
+ * in a burst). Each child's output is forwarded line by line with a {@code [worker-3 pid 1234]} prefix, or written
+ * to a file per worker. A child notices its parent's death by its standard input closing.
+ */
+public final class WorkerProcesses implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WorkerProcesses.class);
+  /** Crashes closer together than this slow the replacements down, so a crash loop does not spin. */
+  private static final long BURST_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** What every child runs and where its output goes. */
+  public record Spec(String mainClass, List<String> args, Map<String, String> environment, List<String> jvmOptions,
+      Path outputDirectory) {}
+
+  private final Spec spec;
+  private final Map<Integer, Process> children = new ConcurrentHashMap<>();
+  private final AtomicInteger crashes = new AtomicInteger();
+  private final AtomicReference<String> lastCrash = new AtomicReference<>("");
+  private volatile long lastCrashNanos;
+  private volatile boolean stopping;
+
+  private WorkerProcesses(Spec spec) {
+    this.spec = spec;
+  }
+
+  /** Starts {@code count} children, named worker-1 to worker-count. */
+  public static WorkerProcesses start(int count, Spec spec) {
+    WorkerProcesses processes = new WorkerProcesses(spec);
+    for (int i = 1; i <= count; i++) {
+      processes.launch(i);
+    }
+    return processes;
+  }
+
+  private void launch(int index) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java));
+    if (Runtime.version().feature() >= 22) {
+      command.add("--enable-native-access=ALL-UNNAMED"); // Netty's native transport
+    }
+    command.add("-XX:+ExitOnOutOfMemoryError"); // a child out of memory dies and is replaced, never limps on
+    command.addAll(spec.jvmOptions());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), spec.mainClass()));
+    command.addAll(spec.args());
+    command.add("--id");
+    command.add(name(index));
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(spec.environment());
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot start a worker process (" + java + "): " + e.getMessage(), e);
+    }
+    children.put(index, process);
+    String prefix = "[" + name(index) + " pid " + process.pid() + "] ";
+    forward(process.getInputStream(), System.out, prefix, index, "out");
+    forward(process.getErrorStream(), System.err, prefix, index, "err");
+    process.onExit().thenAccept(ended -> exited(index, ended));
+  }
+
+  private static String name(int index) {
+    return "worker-" + index;
+  }
+
+  private void forward(InputStream in, PrintStream console, String prefix, int index, String stream) {
+    Thread thread = new Thread(() -> {
+      PrintStream out = console;
+      try {
+        if (spec.outputDirectory() != null) {
+          out = new PrintStream(java.nio.file.Files.newOutputStream(spec.outputDirectory().resolve(name(index) + "."
+              + stream + ".log"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND),
+              true, StandardCharsets.UTF_8);
+        }
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+          for (String line; (line = reader.readLine()) != null; ) {
+            out.println(spec.outputDirectory() == null ? prefix + line : line);
+          }
+        }
+      } catch (IOException e) {
+        // the child ended
+      } finally {
+        if (out != console) {
+          out.close();
+        }
+      }
+    }, "output-" + name(index) + "-" + stream);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void exited(int index, Process process) {
+    if (stopping) {
+      return;
+    }
+    String how = describeExit(process.exitValue());
+    String crash = name(index) + " (pid " + process.pid() + ") " + how;
+    lastCrash.set(crash);
+    crashes.incrementAndGet();
+    long now = System.nanoTime();
+    boolean burst = now - lastCrashNanos < BURST_NANOS;
+    lastCrashNanos = now;
+    log.warn("{}; starting a replacement{}", crash, burst ? " in 1 s (crashes come in a burst)" : "");
+    Runnable replace = () -> {
+      if (!stopping) {
+        launch(index);
+      }
+    };
+    if (burst) {
+      java.util.concurrent.CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(replace);
+    } else {
+      replace.run();
+    }
+  }
+
+  /** An exit code as people read it: 137 is "killed by SIGKILL", 3 is the JVM's exit on OutOfMemoryError. */
+  static String describeExit(int code) {
+    if (code > 128 && code < 160) {
+      String signal = switch (code - 128) {
+        case 9 -> "SIGKILL";
+        case 15 -> "SIGTERM";
+        case 6 -> "SIGABRT";
+        case 11 -> "SIGSEGV";
+        case 2 -> "SIGINT";
+        default -> "signal " + (code - 128);
+      };
+      return "was killed by " + signal + " (exit code " + code + ")";
+    }
+    if (code == 3) {
+      return "exited with code 3 (out of memory, or a handler called System.exit(3))";
+    }
+    return "exited with code " + code;
+  }
+
+  /** How the last child that died went, or an empty string. */
+  public String lastCrash() {
+    return lastCrash.get();
+  }
+
+  public int crashes() {
+    return crashes.get();
+  }
+
+  /** The process ids of the children running now. */
+  public List<Long> pids() {
+    return children.values().stream().filter(Process::isAlive).map(Process::pid).toList();
+  }
+
+  public int alive() {
+    return (int) children.values().stream().filter(Process::isAlive).count();
+  }
+
+  /** Stops every child: SIGTERM, then SIGKILL for those still running after {@code grace}. */
+  public void stop(java.time.Duration grace) {
+    stopping = true;
+    children.values().forEach(Process::destroy);
+    long deadline = System.nanoTime() + grace.toNanos();
+    for (Process process : children.values()) {
+      try {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || !process.waitFor(left, TimeUnit.NANOSECONDS)) {
+          process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.destroyForcibly();
+      }
+    }
+  }
+
+  /** Kills every child at once. */
+  @Override
+  public void close() {
+    stopping = true;
+    children.values().forEach(Process::destroyForcibly);
+  }
+}

@@ -1,0 +1,47 @@
+package io.taskmaster.pool;
+
+import io.taskmaster.task.TaskType;
+import io.taskmaster.worker.Handlers;
+import io.taskmaster.worker.TaskSet;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Handlers for the pool tests, loaded by name in worker processes. */
+public final class PoolTasks implements TaskSet {
+  static final TaskType<Integer, Integer> SQUARE = TaskType.of("pool-square", Integer.class, Integer.class);
+  /** Sleeps the given milliseconds, then answers its argument. */
+  static final TaskType<Integer, Integer> SLOW = TaskType.of("pool-slow", Integer.class, Integer.class);
+  static final TaskType<String, String> BOOM = TaskType.of("pool-boom", String.class, String.class);
+  /** Ends its process with the given exit code, as a handler calling System.exit would. */
+  static final TaskType<Integer, Integer> EXIT = TaskType.of("pool-exit", Integer.class, Integer.class);
+  /** Prints its argument on the worker's stderr. */
+  static final TaskType<String, String> SAY = TaskType.of("pool-say", String.class, String.class);
+  /** Allocates until the heap is gone. */
+  static final TaskType<Integer, Integer> HOG = TaskType.of("pool-hog", Integer.class, Integer.class);
+
+  @Override
+  public void register(Handlers handlers) {
+    handlers.on(SQUARE, n -> n * n)
+        .on(SLOW, ms -> {
+          Thread.sleep(ms);
+          return ms;
+        })
+        .on(BOOM, message -> {
+          throw new IllegalStateException(message);
+        })
+        .on(SAY, text -> {
+          System.err.println(text);
+          return text;
+        })
+        .on(EXIT, code -> {
+          Runtime.getRuntime().halt(code);
+          return code;
+        })
+        .on(HOG, megabytes -> {
+          List<byte[]> held = new ArrayList<>();
+          while (true) {
+            held.add(new byte[megabytes << 20]);
+          }
+        });
+  }
+}

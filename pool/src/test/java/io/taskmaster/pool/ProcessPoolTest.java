@@ -1,0 +1,96 @@
+package io.taskmaster.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.taskmaster.task.RemoteTaskException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The process pool: child JVMs that crash (System.exit, OutOfMemoryError, kill -9) are replaced and never take the
+ * pool or the caller down; a task that kills every process it reaches fails with WorkerCrashedException.
+ */
+class ProcessPoolTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void processesRunTasksAndKeepMapOrder() {
+    try (TaskPool pool = TaskPool.processes(2, PoolTasks.class)) {
+      List<Integer> inputs = IntStream.rangeClosed(1, 100).boxed().toList();
+      assertThat(pool.map(PoolTasks.SQUARE, inputs)).containsExactlyElementsOf(
+          inputs.stream().map(n -> n * n).toList());
+      assertThatThrownBy(() -> pool.apply(PoolTasks.BOOM, "in a child")).isInstanceOf(RemoteTaskException.class)
+          .hasMessageContaining("in a child");
+      assertThat(pool.workerPids()).hasSize(2).doesNotContain(ProcessHandle.current().pid());
+    }
+  }
+
+  @Test
+  void aProcessThatExitsIsReplacedAndItsTaskFailsAfterItsLastAttemptNamingTheExit() {
+    try (TaskPool pool = TaskPool.processes(2, TaskPool.Options.defaults().withMaxAttempts(2), PoolTasks.class)) {
+      assertThatThrownBy(() -> pool.apply(PoolTasks.EXIT, 7)).isInstanceOf(WorkerCrashedException.class)
+          .hasMessageContaining("exited with code 7");
+      Awaitility.await("both crashes seen").atMost(WAIT).until(() -> pool.crashes() == 2);
+      Awaitility.await("both processes replaced").atMost(WAIT).until(() -> pool.workerPids().size() == 2);
+      assertThat(pool.apply(PoolTasks.SQUARE, 12)).as("the pool goes on").isEqualTo(144);
+    }
+  }
+
+  @Test
+  void aProcessOutOfMemoryIsReplaced() {
+    TaskPool.Options small = TaskPool.Options.defaults().withMaxAttempts(1).withJvmOptions("-Xmx64m");
+    try (TaskPool pool = TaskPool.processes(1, small, PoolTasks.class)) {
+      assertThatThrownBy(() -> pool.apply(PoolTasks.HOG, 8)).isInstanceOf(WorkerCrashedException.class)
+          .hasMessageContaining("out of memory");
+      assertThat(pool.apply(PoolTasks.SQUARE, 3)).isEqualTo(9);
+    }
+  }
+
+  @Test
+  void aProcessKilledMidTaskHasItsTaskRunAgainOnAnother() throws Exception {
+    try (TaskPool pool = TaskPool.processes(2, PoolTasks.class)) {
+      pool.apply(PoolTasks.SQUARE, 1); // both up
+      CompletableFuture<Integer> slow = pool.applyAsync(PoolTasks.SLOW, 2_000);
+      List<Long> before = pool.workerPids();
+      // kill -9 both: whichever holds the task dies; the replacement runs it again
+      for (long pid : before) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+      assertThat(slow).succeedsWithin(WAIT).isEqualTo(2_000);
+      Awaitility.await("both crashes seen").atMost(WAIT).until(() -> pool.crashes() == 2);
+      assertThat(pool.workerPids()).doesNotContainAnyElementsOf(before);
+    }
+  }
+
+  @Test
+  void childOutputIsForwardedWithItsPrefixOrWrittenToFiles(@TempDir Path logs) throws Exception {
+    PrintStream console = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try (TaskPool pool = TaskPool.processes(1, PoolTasks.class)) {
+      pool.apply(PoolTasks.SAY, "hello from the child");
+      long pid = pool.workerPids().get(0);
+      Awaitility.await("a prefixed line").atMost(WAIT).until(() ->
+          captured.toString(StandardCharsets.UTF_8).contains("[worker-1 pid " + pid + "] hello from the child"));
+    } finally {
+      System.setErr(console);
+    }
+    try (TaskPool pool = TaskPool.processes(1, TaskPool.Options.defaults().withOutputDirectory(logs),
+        PoolTasks.class)) {
+      pool.apply(PoolTasks.SAY, "to the file");
+      Awaitility.await("the worker's log file").atMost(WAIT).until(() -> Files.exists(logs.resolve(
+          "worker-1.err.log")) && Files.readString(logs.resolve("worker-1.err.log")).contains("to the file"));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.taskmaster.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.taskmaster.task.RemoteTaskException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/** The pool API on threads of this JVM: apply, map order, unordered results, close and join, errors. */
+class ThreadPoolTest {
+  @Test
+  void applyMapAndImapUnorderedGiveEveryResult() {
+    try (TaskPool pool = TaskPool.threads(2, new PoolTasks())) {
+      assertThat(pool.apply(PoolTasks.SQUARE, 7)).isEqualTo(49);
+      CompletableFuture<Integer> later = pool.applyAsync(PoolTasks.SQUARE, 9);
+      List<Integer> inputs = IntStream.rangeClosed(1, 200).boxed().toList();
+      assertThat(pool.map(PoolTasks.SQUARE, inputs)).as("in the order of the arguments")
+          .containsExactlyElementsOf(inputs.stream().map(n -> n * n).toList());
+      List<Integer> unordered = new ArrayList<>();
+      pool.imapUnordered(PoolTasks.SQUARE, inputs).forEach(unordered::add);
+      assertThat(unordered).containsExactlyInAnyOrderElementsOf(inputs.stream().map(n -> n * n).toList());
+      assertThat(later).isCompletedWithValue(81);
+    }
+  }
+
+  @Test
+  void imapUnorderedYieldsAQuickResultBeforeASlowOne() {
+    try (TaskPool pool = TaskPool.threads(2, new PoolTasks())) {
+      Iterable<Integer> results = pool.imapUnordered(PoolTasks.SLOW, List.of(3_000, 1));
+      assertThat(results.iterator().next()).as("the 1 ms task ends first").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aFailingHandlerFailsItsTaskOnlyAndThePoolGoesOn() {
+    try (TaskPool pool = TaskPool.threads(1, new PoolTasks())) {
+      assertThatThrownBy(() -> pool.apply(PoolTasks.BOOM, "bad input")).isInstanceOf(RemoteTaskException.class)
+          .hasMessageContaining("bad input");
+      assertThat(pool.apply(PoolTasks.SQUARE, 3)).isEqualTo(9);
+    }
+  }
+
+  @Test
+  void closeLetsSubmittedTasksFinishAndAClosedPoolRefusesWork() {
+    TaskPool pool = TaskPool.threads(2, new PoolTasks());
+    CompletableFuture<Integer> slow = pool.applyAsync(PoolTasks.SLOW, 300);
+    pool.close();
+    assertThat(slow).as("close waits for the submitted tasks").isCompletedWithValue(300);
+    assertThatThrownBy(() -> pool.apply(PoolTasks.SQUARE, 2)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
+    pool.close(); // idempotent
+  }
+
+  @Test
+  void joinWaitsForTheTasksSubmittedSoFar() {
+    try (TaskPool pool = TaskPool.threads(2, new PoolTasks())) {
+      List<CompletableFuture<Integer>> slow = List.of(pool.applyAsync(PoolTasks.SLOW, 200),
+          pool.applyAsync(PoolTasks.SLOW, 100));
+      pool.join();
+      assertThat(slow).allSatisfy(future -> assertThat(future).isDone());
+      assertThat(pool.apply(PoolTasks.SQUARE, 5)).as("still open after join").isEqualTo(25);
+    }
+  }
+
+  @Test
+  void terminateFailsWhatIsNotDone() {
+    TaskPool pool = TaskPool.threads(1, new PoolTasks());
+    CompletableFuture<Integer> hanging = pool.applyAsync(PoolTasks.SLOW, 60_000);
+    CompletableFuture<Integer> queued = pool.applyAsync(PoolTasks.SQUARE, 2);
+    pool.terminate();
+    assertThat(hanging).isCompletedExceptionally();
+    assertThat(queued).isCompletedExceptionally();
+    assertThatThrownBy(() -> pool.apply(PoolTasks.SQUARE, 2)).isInstanceOf(IllegalStateException.class);
+  }
+}
