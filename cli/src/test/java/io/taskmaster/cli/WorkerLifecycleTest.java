@@ -194,6 +194,32 @@ class WorkerLifecycleTest {
     }
   }
 
+  /** {@code taskmaster worker --processes 2}: a supervised child killed with SIGKILL is replaced; SIGTERM stops all. */
+  @Test
+  void workerProcessesAreSupervisedAndReplaced() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess supervisor = JavaProcess.start(Main.class.getName(), List.of("worker", "--connect", master.uri(),
+            "--processes", "2", "--id", "crew"), Map.of(AuthKey.ENV, SECRET))) {
+      String pid = supervisor.awaitStderr("\\[crew-1 pid (\\d+)\\] .*worker crew-1 serving", START);
+      supervisor.awaitStderr("\\[crew-2 pid \\d+\\] .*worker crew-2 serving", START);
+      assertThat(Producer.on(broker).submit(BuiltinTasks.SQUARE, 6L).result()).succeedsWithin(START).isEqualTo(36L);
+
+      ProcessHandle.of(Long.parseLong(pid)).orElseThrow().destroyForcibly();
+
+      supervisor.awaitStderr("crew-1 \\(pid " + pid + "\\) was killed by SIGKILL.*starting a replacement", START);
+      String replacement = supervisor.awaitStderr("\\[crew-1 pid (?!" + pid + ")(\\d+)\\] .*worker crew-1 serving",
+          START);
+      assertThat(replacement).isNotEqualTo(pid);
+      assertThat(Producer.on(broker).submit(BuiltinTasks.SQUARE, 7L).result()).succeedsWithin(START).isEqualTo(49L);
+
+      supervisor.terminate();
+      assertThat(supervisor.awaitExit(START)).as(supervisor.stderr()).isZero();
+      Awaitility.await("the children are gone").atMost(START)
+          .until(() -> ProcessHandle.of(Long.parseLong(replacement)).map(h -> !h.isAlive()).orElse(true));
+    }
+  }
+
   private static void signal(JavaProcess process, String signal) throws Exception {
     Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
     assertThat(kill.waitFor()).as("kill -%s", signal).isZero();

@@ -122,7 +122,7 @@ public final class TaskPool implements AutoCloseable {
     WorkerProcesses processes;
     try {
       processes = WorkerProcesses.start(n, new WorkerProcesses.Spec(PoolWorkerMain.class.getName(), args,
-          Map.of(AuthKey.ENV, key), options.jvmOptions(), options.outputDirectory()));
+          Map.of(AuthKey.ENV, key), options.jvmOptions(), options.outputDirectory(), "worker"));
     } catch (RuntimeException e) {
       master.close();
       throw e;

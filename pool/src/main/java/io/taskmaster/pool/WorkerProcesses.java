@@ -28,9 +28,13 @@ public final class WorkerProcesses implements AutoCloseable {
   /** Crashes closer together than this slow the replacements down, so a crash loop does not spin. */
   private static final long BURST_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-  /** What every child runs and where its output goes. */
+  /**
+   * What every child runs and where its output goes. Each child gets {@code --id NAME-K} after {@code args}.
+   *
+   * @param outputDirectory where each child's output goes as files, or null for this JVM's console, prefixed
+   */
   public record Spec(String mainClass, List<String> args, Map<String, String> environment, List<String> jvmOptions,
-      Path outputDirectory) {}
+      Path outputDirectory, String name) {}
 
   private final Spec spec;
   private final Map<Integer, Process> children = new ConcurrentHashMap<>();
@@ -79,8 +83,8 @@ public final class WorkerProcesses implements AutoCloseable {
     process.onExit().thenAccept(ended -> exited(index, ended));
   }
 
-  private static String name(int index) {
-    return "worker-" + index;
+  private String name(int index) {
+    return spec.name() + "-" + index;
   }
 
   private void forward(InputStream in, PrintStream console, String prefix, int index, String stream) {

@@ -13,11 +13,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import io.taskmaster.broker.AuthKey;
+import io.taskmaster.pool.WorkerProcesses;
 import io.taskmaster.python.bridge.PythonMasterWorker;
 import io.taskmaster.worker.BuiltinTasks;
 import io.taskmaster.worker.Handlers;
@@ -63,6 +65,15 @@ public final class WorkerCommand extends LoggedCommand {
           + "workers (default: ${DEFAULT-VALUE}).")
   Duration grace;
 
+  @Option(names = "--processes", paramLabel = "N",
+      description = "Run N worker processes (child JVMs with the same options) and supervise them: one that dies "
+          + "(a crash, OutOfMemoryError, kill -9) is replaced, and its task goes to another. Their output is "
+          + "prefixed [NAME-K pid P]. SIGTERM stops them all in order.")
+  Integer processes;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec commandSpec;
+
   @Option(names = "--python-master", paramLabel = "HOST:PORT",
       description = "Serve a Python master (multiprocessing.managers BaseManager, such as the tutorial's "
           + "task_master.py) instead of a Taskmaster one: take the values of its task queue, run --python-task on "
@@ -84,6 +95,9 @@ public final class WorkerCommand extends LoggedCommand {
   @Override
   int execute() throws Exception {
     Termination termination = Termination.install();
+    if (processes != null) {
+      return superviseProcesses(termination);
+    }
     if (pythonMaster != null) {
       return servePythonMaster(termination);
     }
@@ -114,6 +128,31 @@ public final class WorkerCommand extends LoggedCommand {
       boolean drained = worker.shutdown(grace);
       log.info("worker {} exiting{}", worker.id(), drained ? "" : " (some tasks were released unfinished)");
     }
+    return ExitCodes.OK;
+  }
+
+  /** Runs this same command N times as child JVMs, without --processes, and replaces the ones that die. */
+  private int superviseProcesses(Termination termination) throws InterruptedException {
+    if (processes < 1) {
+      throw new IllegalArgumentException("--processes must be at least 1, was " + processes);
+    }
+    List<String> childArgs = new ArrayList<>();
+    List<String> original = commandSpec.root().commandLine().getParseResult().originalArgs();
+    for (int i = 0; i < original.size(); i++) {
+      String arg = original.get(i);
+      if (arg.equals("--processes") || arg.equals("--id")) {
+        i++; // and its value
+      } else if (!arg.startsWith("--processes=") && !arg.startsWith("--id=")) {
+        childArgs.add(arg);
+      }
+    }
+    String name = id != null ? id : "worker";
+    WorkerProcesses children = WorkerProcesses.start(processes, new WorkerProcesses.Spec(
+        io.taskmaster.cli.Main.class.getName(), childArgs, Map.of(), List.of(), null, name));
+    log.info("supervising {} worker process(es) named {}-1 to {}-{}", processes, name, name, processes);
+    termination.await();
+    log.info("stopping {} worker process(es)", processes);
+    children.stop(grace.plusSeconds(5));
     return ExitCodes.OK;
   }
 
