@@ -77,22 +77,37 @@ public final class TaskPool implements AutoCloseable {
     this.describe = describe;
   }
 
-  /** A pool of {@code n} threads in this JVM (CPU mode: n platform threads) serving the handlers of {@code sets}. */
+  /**
+   * A pool of {@code n} platform threads in this JVM, for CPU-bound handlers: as many as there are cores is usually
+   * right ({@code Runtime.getRuntime().availableProcessors()}). Java threads run in parallel: no GIL.
+   */
   public static TaskPool threads(int n, TaskSet... sets) {
+    return inThisJvm(n, Concurrency.CPU_BOUND, sets);
+  }
+
+  /**
+   * A pool for IO-bound handlers (waiting on the network, a disk, a sleep): up to {@code limit} tasks at once, each
+   * on its own virtual thread on JDK 21+ (a growing platform-thread pool on 17), so thousands of waits cost little.
+   */
+  public static TaskPool ioThreads(int limit, TaskSet... sets) {
+    return inThisJvm(limit, Concurrency.IO_BOUND, sets);
+  }
+
+  private static TaskPool inThisJvm(int n, Concurrency mode, TaskSet... sets) {
     requirePositive(n);
     QueueEngine engine = new QueueEngine(EngineSettings.defaults(), Ticker.system());
     List<AutoCloseable> resources = new ArrayList<>();
     resources.add(LeaseReaper.start(engine, "pool"));
     resources.add(RetryPromoter.start(engine, "pool"));
     Broker workerBroker = new EmbeddedBroker(engine, "pool-workers");
-    Worker.Builder builder = Worker.builder(workerBroker).queue(QUEUE).concurrency(n).mode(Concurrency.CPU_BOUND)
-        .id("pool-thread");
+    Worker.Builder builder = Worker.builder(workerBroker).queue(QUEUE).concurrency(n).mode(mode).id("pool-thread");
     for (TaskSet set : sets) {
       builder.register(set);
     }
     Worker worker = builder.start();
     resources.add(0, workerBroker);
-    return new TaskPool(new EmbeddedBroker(engine, "pool"), resources, null, worker, n + " thread(s)");
+    return new TaskPool(new EmbeddedBroker(engine, "pool"), resources, null, worker,
+        n + (mode == Concurrency.IO_BOUND ? " IO-bound thread(s)" : " thread(s)"));
   }
 
   /**

@@ -1,0 +1,50 @@
+package io.taskmaster.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.taskmaster.broker.AuthKey;
+import io.taskmaster.pool.TaskPool;
+import io.taskmaster.server.master.Master;
+import io.taskmaster.server.net.MasterSettings;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** Every example runs, on small inputs, and gives the right answer. */
+class ExamplesTest {
+  /** There are 17,984 primes below 200,000. */
+  private static final long PRIMES_BELOW_200K = 17_984;
+
+  @Test
+  void primesAreCountedTheSameOnOneThreadTwoThreadsAndTwoProcesses() {
+    List<long[]> ranges = PrimeTasks.ranges(200_000, 8);
+    assertThat(CpuBoundPrimes.count(TaskPool.threads(1, new PrimeTasks()), ranges)).isEqualTo(PRIMES_BELOW_200K);
+    assertThat(CpuBoundPrimes.count(TaskPool.threads(2, new PrimeTasks()), ranges)).isEqualTo(PRIMES_BELOW_200K);
+    assertThat(CpuBoundPrimes.count(TaskPool.processes(2, PrimeTasks.class), ranges)).isEqualTo(PRIMES_BELOW_200K);
+  }
+
+  @Test
+  void thousandsOfWaitsRunAtOnce() {
+    assertThat(IoBoundWaits.run(2_000, 200)).isEqualTo(2_000);
+  }
+
+  @Test
+  void thePipelineCountsWordsThroughTwoQueues() {
+    Map<String, Integer> counts = WordPipeline.count("embedded:pipeline-test", List.of("the quick brown fox",
+        "jumps over the lazy dog", "The end"));
+    assertThat(counts).containsEntry("the", 3).containsEntry("fox", 1).containsEntry("end", 1).hasSize(9);
+  }
+
+  @Test
+  void theTutorialPairRunsOverTheNetwork() {
+    AuthKey key = AuthKey.of("tutorial-pair-key-0123456789abcdef");
+    try (Master master = Master.start(MasterSettings.of(0, key))) {
+      CompletableFuture<List<String>> worker = CompletableFuture.supplyAsync(
+          () -> TutorialPair.worker(master.uri(), key, 11));
+      List<String> results = TutorialPair.master(master.uri(), key);
+      assertThat(results).hasSize(10).allSatisfy(line -> assertThat(line).matches("Result: (\\d+) \\* \\1 = \\d+"));
+      assertThat(worker.join()).contains("task queue is empty.", "worker exit.");
+    }
+  }
+}
