@@ -128,6 +128,8 @@ public final class Worker implements AutoCloseable {
     final Delivery delivery;
     /** When the lease was granted or last extended (System.nanoTime). */
     volatile long renewedNanos;
+    /** Set when an extension was refused: another worker has the task; its handler may stop early. */
+    volatile boolean lost;
 
     Held(Delivery delivery, long renewedNanos) {
       this.delivery = delivery;
@@ -163,6 +165,7 @@ public final class Worker implements AutoCloseable {
         if (statuses.get(i) == SettleStatus.OK) {
           held.renewedNanos = now;
         } else if (inHand.remove(held.delivery.leaseId()) != null) {
+          held.lost = true;
           log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
               + "this worker's outcome will be refused", held.delivery.taskId(), held.delivery.type());
         }
@@ -269,10 +272,13 @@ public final class Worker implements AutoCloseable {
     long oldest = 0;
     for (Delivery delivery : batch) {
       MDC.put("taskId", delivery.taskId());
+      Held held = inHand.get(delivery.leaseId());
+      TaskContext.enter(delivery, id, () -> held != null && held.lost);
       try {
         outcomes.add(delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery));
         done.add(delivery);
       } finally {
+        TaskContext.exit();
         MDC.remove("taskId");
       }
       if (outcomes.size() == 1) {

@@ -23,6 +23,7 @@ import io.taskmaster.task.RemoteTaskException;
 import io.taskmaster.task.TaskError;
 import io.taskmaster.task.TaskType;
 import io.taskmaster.worker.BuiltinTasks;
+import io.taskmaster.worker.TaskContext;
 import io.taskmaster.worker.Worker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -422,6 +423,26 @@ public abstract class BrokerContractTest {
     assertThat(dead).extracting(letter -> letter.attempts().size()).containsExactly(1, 2);
     assertThatThrownBy(() -> fragile.withMaxAttempts(0)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("must be 1 to");
+  }
+
+  @Test
+  void aHandlerKnowsItsTaskThroughTaskContext() {
+    Broker broker = broker();
+    TaskType<String, String> whoAmI = TaskType.of("who-am-i", String.class, String.class);
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-context").handle(whoAmI, ignored -> {
+      TaskContext task = TaskContext.current();
+      task.checkCancelled();
+      return String.join("|", task.taskId(), Integer.toString(task.attempt()), task.queue(), task.type(),
+          task.workerId(), String.valueOf(task.deadline().isPresent()), task.headers().getOrDefault("h", ""));
+    }).start()) {
+      TaskHandle<String> handle = Producer.on(broker).submit(whoAmI, "x",
+          SubmitOptions.queue(queue).header("h", "v").timeout(Duration.ofMinutes(1)));
+      assertThat(handle.join()).isEqualTo(String.join("|", handle.id(), "1", queue, "who-am-i", "w-context", "true",
+          "v"));
+    }
+    assertThatThrownBy(TaskContext::current).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("only available while a task handler runs");
+    assertThat(TaskContext.find()).isEmpty();
   }
 
   @Test
