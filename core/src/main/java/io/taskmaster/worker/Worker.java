@@ -77,6 +77,9 @@ public final class Worker implements AutoCloseable {
   private final Set<CompletableFuture<?>> settling = ConcurrentHashMap.newKeySet();
   private final AtomicLong succeeded = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
+  /** Grace after an interrupt before a handler that ignores it counts as stuck; and what is done then. */
+  private final Duration stuckGrace;
+  private final java.util.function.Consumer<Delivery> onStuck;
   private volatile boolean running;
 
   private Worker(Builder builder) {
@@ -85,6 +88,8 @@ public final class Worker implements AutoCloseable {
     this.queues = List.copyOf(builder.queues.isEmpty() ? List.of("tasks") : builder.queues);
     this.handlers = new Handlers().add(new BuiltinTasks()).addAll(builder.handlers);
     this.mode = builder.mode;
+    this.stuckGrace = builder.stuckGrace;
+    this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
     this.permits = new Semaphore(concurrency + builder.prefetch);
     this.executor = TaskExecutors.create(mode, concurrency, id);
@@ -331,6 +336,16 @@ public final class Worker implements AutoCloseable {
         }
       }
     }, delivery.timeoutMillis(), TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> stuck = TIMER.schedule(() -> {
+      synchronized (guard) {
+        if (finished[0]) {
+          return;
+        }
+      }
+      log.warn("task {} ({}) ignores its interruption: still running {} ms past its time limit of {} ms",
+          delivery.taskId(), delivery.type(), stuckGrace.toMillis(), delivery.timeoutMillis());
+      onStuck.accept(delivery);
+    }, delivery.timeoutMillis() + stuckGrace.toMillis(), TimeUnit.MILLISECONDS);
     Settlement settlement;
     try {
       settlement = execute(delivery);
@@ -339,6 +354,7 @@ public final class Worker implements AutoCloseable {
         finished[0] = true;
       }
       alarm.cancel(false);
+      stuck.cancel(false);
       Thread.interrupted(); // an alarm must not leak into the next task on this thread
     }
     if (fired[0] && settlement instanceof Settlement.Fail) {
@@ -473,6 +489,8 @@ public final class Worker implements AutoCloseable {
   public static final class Builder {
     private final Broker broker;
     private final Handlers handlers = new Handlers();
+    private Duration stuckGrace = Duration.ofSeconds(5);
+    private java.util.function.Consumer<Delivery> onStuck = delivery -> { };
     private final List<String> queues = new ArrayList<>();
     private String id;
     private Concurrency mode = Concurrency.CPU_BOUND;
@@ -534,6 +552,17 @@ public final class Worker implements AutoCloseable {
         throw new IllegalArgumentException("prefetch must not be negative, was " + prefetch);
       }
       this.prefetch = prefetch;
+      return this;
+    }
+
+    /**
+     * What to do with a handler still running {@code grace} after it was interrupted at its time limit (it ignores
+     * interruption): by default only a warning, since a thread cannot be killed; a worker process of a pool exits,
+     * so that its supervisor replaces it.
+     */
+    public Builder onStuckHandler(Duration grace, java.util.function.Consumer<Delivery> action) {
+      this.stuckGrace = grace;
+      this.onStuck = action;
       return this;
     }
 

@@ -16,6 +16,10 @@ import java.util.concurrent.CountDownLatch;
  * notices by its standard input closing, so that no worker outlives its pool.
  */
 public final class PoolWorkerMain {
+  /** The exit code of a worker process that killed itself over a handler ignoring its time limit. */
+  static final int STUCK_EXIT_CODE = 70;
+  private static final Duration STUCK_GRACE = Duration.ofSeconds(2);
+
   private PoolWorkerMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -26,6 +30,12 @@ public final class PoolWorkerMain {
     String id = args[args.length - 1];
     Broker broker = Brokers.open(args[0], BrokerOptions.withKey(AuthKey.fromEnvironment()));
     Worker.Builder builder = Worker.builder(broker).queue(args[1]).id(id)
+        .onStuckHandler(STUCK_GRACE, delivery -> {
+          // A thread that ignores interruption cannot be stopped: the process goes, and the pool replaces it.
+          System.err.println("task " + delivery.taskId() + " (" + delivery.type() + ") ignored its time limit; "
+              + "this worker process exits with code " + STUCK_EXIT_CODE + " to be replaced");
+          Runtime.getRuntime().halt(STUCK_EXIT_CODE);
+        })
         .concurrency(Integer.parseInt(args[2]))
         .mode("io".equals(args[3]) ? Concurrency.IO_BOUND : Concurrency.CPU_BOUND);
     for (int i = 4; i < args.length - 2; i++) {

@@ -188,12 +188,21 @@ public final class TaskPool implements AutoCloseable {
 
   /** Submits one task; the future completes with its result or its failure. */
   public <A, R> CompletableFuture<R> applyAsync(TaskType<A, R> type, A argument) {
-    return submit(type, List.of(argument)).get(0);
+    return submit(type, List.of(argument), SubmitOptions.queue(QUEUE)).get(0);
+  }
+
+  /**
+   * Submits one task with a time limit per attempt: past it the handler is interrupted and the attempt fails with
+   * {@code io.taskmaster.TaskTimeout}; in a process pool, a handler that ignores the interruption has its process
+   * killed and replaced.
+   */
+  public <A, R> CompletableFuture<R> applyAsync(TaskType<A, R> type, A argument, Duration timeout) {
+    return submit(type, List.of(argument), SubmitOptions.queue(QUEUE).timeout(timeout)).get(0);
   }
 
   /** Runs a task per argument, in one batch, and returns the results in the order of the arguments. */
   public <A, R> List<R> map(TaskType<A, R> type, List<? extends A> arguments) {
-    List<CompletableFuture<R>> futures = submit(type, arguments);
+    List<CompletableFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
     List<R> results = new ArrayList<>(futures.size());
     for (CompletableFuture<R> future : futures) {
       results.add(join(future));
@@ -206,7 +215,7 @@ public final class TaskPool implements AutoCloseable {
    * is thrown when the iteration reaches it.
    */
   public <A, R> Iterable<R> imapUnordered(TaskType<A, R> type, List<? extends A> arguments) {
-    List<CompletableFuture<R>> futures = submit(type, arguments);
+    List<CompletableFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
     BlockingQueue<CompletableFuture<R>> done = new LinkedBlockingQueue<>();
     futures.forEach(future -> future.whenComplete((result, error) -> done.add(future)));
     return () -> new Iterator<>() {
@@ -234,11 +243,12 @@ public final class TaskPool implements AutoCloseable {
     };
   }
 
-  private <A, R> List<CompletableFuture<R>> submit(TaskType<A, R> type, List<? extends A> arguments) {
+  private <A, R> List<CompletableFuture<R>> submit(TaskType<A, R> type, List<? extends A> arguments,
+      SubmitOptions options) {
     if (closed.get()) {
       throw new IllegalStateException("the pool (" + describe + ") is closed; create a new one");
     }
-    List<TaskHandle<R>> handles = producer.submitAll(type, arguments);
+    List<TaskHandle<R>> handles = producer.submitAll(type, arguments, options);
     List<CompletableFuture<R>> futures = new ArrayList<>(handles.size());
     for (TaskHandle<R> handle : handles) {
       CompletableFuture<R> future = handle.result().handle((result, error) -> {

@@ -16,6 +16,8 @@ public final class PoolTasks implements TaskSet {
   static final TaskType<Integer, Integer> EXIT = TaskType.of("pool-exit", Integer.class, Integer.class);
   /** Prints its argument on the worker's stderr. */
   static final TaskType<String, String> SAY = TaskType.of("pool-say", String.class, String.class);
+  /** Spins for the given milliseconds and ignores every interruption: a handler no time limit can stop. */
+  static final TaskType<Integer, Integer> STUBBORN = TaskType.of("pool-stubborn", Integer.class, Integer.class);
   /** Allocates until the heap is gone. */
   static final TaskType<Integer, Integer> HOG = TaskType.of("pool-hog", Integer.class, Integer.class);
 
@@ -32,6 +34,13 @@ public final class PoolTasks implements TaskSet {
         .on(SAY, text -> {
           System.err.println(text);
           return text;
+        })
+        .on(STUBBORN, millis -> {
+          long end = System.nanoTime() + millis * 1_000_000L;
+          while (System.nanoTime() < end) {
+            Thread.interrupted(); // swallowed, on purpose
+          }
+          return millis;
         })
         .on(EXIT, code -> {
           Runtime.getRuntime().halt(code);
