@@ -9,6 +9,7 @@ import io.taskmaster.broker.Brokers;
 import io.taskmaster.producer.Producer;
 import io.taskmaster.producer.TaskHandle;
 import io.taskmaster.broker.DeadLetters;
+import io.taskmaster.broker.Delivery;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.task.RemoteTaskException;
@@ -50,6 +51,28 @@ class WorkerLifecycleTest {
       assertThat(worker.awaitExit(START)).as(worker.stderr()).isZero();
       assertThat(worker.stderr()).contains("SIGTERM received").contains("1 succeeded");
       assertThat(master.engine().stats().leased()).isZero();
+    }
+  }
+
+  /** Row 39, second case: a task longer than the grace period is released at once, not after its lease runs out. */
+  @Test
+  void sigtermReleasesATaskThatOutlastsTheGracePeriod() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY),
+            EngineSettings.defaults().withVisibilityTimeout(Duration.ofMinutes(10)));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess worker = worker(master.uri(), "--concurrency", "1", "--grace", "1s")) {
+      worker.awaitStderr("worker w-life serving", START);
+      Producer.on(broker).submit(BuiltinTasks.SLEEP, 120_000L);
+      Awaitility.await("the worker holds the task").atMost(START)
+          .until(() -> master.engine().stats().leased() == 1);
+
+      worker.terminate();
+
+      assertThat(worker.awaitExit(START)).as(worker.stderr()).isZero();
+      Awaitility.await("released for another worker, well before its 10 min lease").atMost(START)
+          .until(() -> master.engine().stats().leased() == 0 && master.engine().size("tasks") == 1);
+      Delivery again = broker.lease("tasks", 1, Duration.ZERO).join().get(0);
+      assertThat(again.attempt()).as("a release is not an attempt").isEqualTo(1);
     }
   }
 
