@@ -31,7 +31,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private final String target;
   private final ClientHandshake handshake;
   private final Consumer<Connection> onClose;
-  private final Consumer<io.taskmaster.broker.TaskResult> onResult;
+  /** Frames the master pushes with request id 0: results and progress reports. */
+  private final Consumer<Message> onPush;
   final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final Map<Integer, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Envelope> outbox = new ConcurrentLinkedQueue<>();
@@ -41,11 +42,11 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private volatile boolean closed;
 
   Connection(String target, ClientHandshake handshake, Consumer<Connection> onClose,
-      Consumer<io.taskmaster.broker.TaskResult> onResult) {
+      Consumer<Message> onPush) {
     this.target = target;
     this.handshake = handshake;
     this.onClose = onClose;
-    this.onResult = onResult;
+    this.onPush = onPush;
   }
 
   /** Sends a request; the future completes with its response, or fails with the server's error. */
@@ -106,8 +107,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
       onHandshake(ctx, message);
       return;
     }
-    if (envelope.requestId() == 0 && message instanceof Message.Result pushed) {
-      onResult.accept(pushed.result());
+    if (envelope.requestId() == 0
+        && (message instanceof Message.Result || message instanceof Message.ProgressUpdate)) {
+      onPush.accept(message);
       return;
     }
     CompletableFuture<Message> response = pending.remove(envelope.requestId());

@@ -80,7 +80,7 @@ public final class RemoteBroker implements Broker {
 
   private Connection openConnection() {
     Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
-        this::onPushedResult);
+        this::onPushed);
     Bootstrap bootstrap = new Bootstrap()
         .group(EVENT_LOOPS)
         .channel(Transports.channel())
@@ -217,7 +217,35 @@ public final class RemoteBroker implements Broker {
     return new Submission(accepted, results);
   }
 
+  private void onPushed(Message message) {
+    if (message instanceof Message.Result pushed) {
+      onPushedResult(pushed.result());
+    } else if (message instanceof Message.ProgressUpdate update) {
+      java.util.function.Consumer<io.taskmaster.broker.TaskProgress> watcher =
+          progressWatchers.get(update.progress().taskId());
+      if (watcher != null) {
+        watcher.accept(update.progress());
+      }
+    }
+  }
+
+  /** Progress listeners of tasks this client submitted, until their results arrive. */
+  private final java.util.Map<String, java.util.function.Consumer<io.taskmaster.broker.TaskProgress>>
+      progressWatchers = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public void watchProgress(String taskId, java.util.function.Consumer<io.taskmaster.broker.TaskProgress> listener) {
+    progressWatchers.put(taskId, listener);
+  }
+
+  @Override
+  public CompletableFuture<SettleStatus> progress(long leaseId, long done, long total, String message) {
+    return request(new Message.Progress(leaseId, done, total, message))
+        .thenApply(response -> ((Message.Progressed) response).status());
+  }
+
   private void onPushedResult(TaskResult result) {
+    progressWatchers.remove(result.taskId());
     CompletableFuture<TaskResult> future = resultWaits.get(result.taskId());
     if (future != null) {
       future.complete(result);

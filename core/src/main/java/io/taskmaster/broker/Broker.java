@@ -47,6 +47,20 @@ public interface Broker extends AutoCloseable {
    */
   CompletableFuture<List<SettleStatus>> extend(List<Long> leaseIds);
 
+  /**
+   * Reports the progress of a task this client holds the lease of; producers watching the task see it. Not
+   * durable: a report lost with a connection or a master restart is simply superseded by the next.
+   */
+  default CompletableFuture<SettleStatus> progress(long leaseId, long done, long total, String message) {
+    return CompletableFuture.completedFuture(SettleStatus.OK);
+  }
+
+  /**
+   * Calls {@code listener} with the progress reports of a task this client submitted, until its result arrives.
+   * Register before submitting, so that no report is missed.
+   */
+  default void watchProgress(String taskId, java.util.function.Consumer<TaskProgress> listener) {}
+
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 

@@ -61,6 +61,12 @@ public final class Producer {
       messages.add(new TaskMessage(TaskIds.next(), options.queue(), type.name(), options.headers(),
           type.encodeArgument(argument), taskOptions));
     }
+    List<ProgressFeed> feeds = new ArrayList<>(messages.size());
+    for (TaskMessage message : messages) {
+      ProgressFeed feed = new ProgressFeed();
+      broker.watchProgress(message.id(), feed);
+      feeds.add(feed);
+    }
     Submission submission = broker.submit(messages);
     CompletableFuture<Void> accepted = submission.accepted();
     List<TaskHandle<R>> handles = new ArrayList<>(messages.size());
@@ -68,7 +74,7 @@ public final class Producer {
       // A refused put explains itself better than whatever its result wait then reports.
       CompletableFuture<R> result = accepted.thenCombine(submission.results().get(i),
           (ok, taskResult) -> decode(type, taskResult));
-      handles.add(new TaskHandle<>(messages.get(i).id(), type.name(), accepted, result, broker));
+      handles.add(new TaskHandle<>(messages.get(i).id(), type.name(), accepted, result, broker, feeds.get(i)));
     }
     return handles;
   }

@@ -22,13 +22,27 @@ public final class TaskHandle<R> {
   private final CompletableFuture<Void> accepted;
   private final CompletableFuture<R> result;
   private final Broker broker;
+  private final ProgressFeed progress;
 
-  TaskHandle(String id, String type, CompletableFuture<Void> accepted, CompletableFuture<R> result, Broker broker) {
+  TaskHandle(String id, String type, CompletableFuture<Void> accepted, CompletableFuture<R> result, Broker broker,
+      ProgressFeed progress) {
     this.id = id;
     this.type = type;
     this.accepted = accepted;
     this.result = result;
     this.broker = broker;
+    this.progress = progress;
+  }
+
+  /** The latest progress its handler reported ({@code TaskContext.progress}), if any yet. */
+  public java.util.Optional<io.taskmaster.broker.TaskProgress> progress() {
+    return progress.latest();
+  }
+
+  /** Calls {@code listener} with each progress report from now on (at once with the latest, if there is one). */
+  public TaskHandle<R> onProgress(java.util.function.Consumer<io.taskmaster.broker.TaskProgress> listener) {
+    progress.listen(listener);
+    return this;
   }
 
   /**

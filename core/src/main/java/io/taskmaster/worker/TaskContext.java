@@ -35,12 +35,25 @@ public final class TaskContext {
   private final String workerId;
   private final Instant deadline;
   private final BooleanSupplier leaseLost;
+  private final Reporter reporter;
+  private long lastReportNanos;
 
-  private TaskContext(Delivery delivery, String workerId, Instant deadline, BooleanSupplier leaseLost) {
+  /** Sends a progress report for the task's lease. */
+  @FunctionalInterface
+  interface Reporter {
+    void report(long done, long total, String message);
+  }
+
+  /** Reports closer together than this are dropped, except the last one ({@code done >= total}). */
+  private static final long REPORT_INTERVAL_NANOS = 100_000_000L;
+
+  private TaskContext(Delivery delivery, String workerId, Instant deadline, BooleanSupplier leaseLost,
+      Reporter reporter) {
     this.delivery = delivery;
     this.workerId = workerId;
     this.deadline = deadline;
     this.leaseLost = leaseLost;
+    this.reporter = reporter;
   }
 
   /** The context of the task this thread runs; throws outside a handler. */
@@ -58,9 +71,9 @@ public final class TaskContext {
     return Optional.ofNullable(CURRENT.get());
   }
 
-  static TaskContext enter(Delivery delivery, String workerId, BooleanSupplier leaseLost) {
+  static TaskContext enter(Delivery delivery, String workerId, BooleanSupplier leaseLost, Reporter reporter) {
     Instant deadline = delivery.timeoutMillis() > 0 ? Instant.now().plusMillis(delivery.timeoutMillis()) : null;
-    TaskContext context = new TaskContext(delivery, workerId, deadline, leaseLost);
+    TaskContext context = new TaskContext(delivery, workerId, deadline, leaseLost, reporter);
     CURRENT.set(context);
     return context;
   }
@@ -123,6 +136,22 @@ public final class TaskContext {
       throw new CancellationException("task " + taskId() + " was cancelled: " + (leaseLost.getAsBoolean()
           ? "its lease was lost, another worker has it" : "its thread was interrupted"));
     }
+  }
+
+  /**
+   * Tells the producer how far the task has come: {@code done} of {@code total} (0 for an unknown total), with a
+   * short message. The producer sees it on its {@code TaskHandle} ({@code progress()}, {@code onProgress}) and
+   * {@code taskmaster submit --wait} draws it. Reports are sent in the background, at most every 100 ms (the one
+   * with {@code done >= total} always); they are not durable.
+   */
+  public void progress(long done, long total, String message) {
+    long now = System.nanoTime();
+    boolean last = total > 0 && done >= total;
+    if (!last && lastReportNanos != 0 && now - lastReportNanos < REPORT_INTERVAL_NANOS) {
+      return;
+    }
+    lastReportNanos = now;
+    reporter.report(done, total, message);
   }
 
   /** A logger named after the task type; its lines carry the task id (MDC key {@code taskId}). */

@@ -278,7 +278,12 @@ public final class Worker implements AutoCloseable {
     for (Delivery delivery : batch) {
       MDC.put("taskId", delivery.taskId());
       Held held = inHand.get(delivery.leaseId());
-      TaskContext.enter(delivery, id, () -> held != null && held.lost);
+      TaskContext.enter(delivery, id, () -> held != null && held.lost, (count, total, message) ->
+          broker.progress(delivery.leaseId(), count, total, message).whenComplete((status, error) -> {
+            if (error != null) {
+              log.debug("task {}: a progress report was not delivered: {}", delivery.taskId(), rootMessage(error));
+            }
+          }));
       try {
         outcomes.add(delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery));
         done.add(delivery);

@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -443,6 +444,38 @@ public abstract class BrokerContractTest {
     assertThatThrownBy(TaskContext::current).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("only available while a task handler runs");
     assertThat(TaskContext.find()).isEmpty();
+  }
+
+  @Test
+  void progressReportedByAHandlerReachesTheProducer() {
+    Broker broker = broker();
+    TaskType<Integer, Integer> steps = TaskType.of("steps", Integer.class, Integer.class);
+    java.util.concurrent.CountDownLatch seen = new java.util.concurrent.CountDownLatch(1);
+    try (Worker worker = Worker.builder(broker()).queue(queue).handle(steps, count -> {
+      TaskContext task = TaskContext.current();
+      task.progress(0, count, "starting");
+      // The producer acknowledges the first report before the handler goes on, so the test sees it whatever the
+      // report rate limit drops.
+      if (!seen.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the producer never saw the first progress report");
+      }
+      task.progress(count, count, "all " + count + " done");
+      return count;
+    }).start()) {
+      List<io.taskmaster.broker.TaskProgress> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+      TaskHandle<Integer> handle = Producer.on(broker).submit(steps, 3, SubmitOptions.queue(queue));
+      handle.onProgress(report -> {
+        reports.add(report);
+        seen.countDown();
+      });
+      assertThat(handle.result()).succeedsWithin(LONG_WAIT).isEqualTo(3);
+      Awaitility.await("the last report").atMost(LONG_WAIT)
+          .until(() -> handle.progress().map(p -> p.done() == 3).orElse(false));
+      assertThat(reports.get(0).toString()).isEqualTo("0/3 (0%): starting");
+      assertThat(handle.progress().orElseThrow().toString()).isEqualTo("3/3 (100%): all 3 done");
+      assertThat(reports).allSatisfy(report -> assertThat(report.taskId()).isEqualTo(handle.id()));
+    }
+    assertThatThrownBy(() -> TaskContext.current().progress(1, 2, "outside")).isInstanceOf(IllegalStateException.class);
   }
 
   @Test

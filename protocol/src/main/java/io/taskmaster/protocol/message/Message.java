@@ -143,6 +143,26 @@ public sealed interface Message {
     }
   }
 
+  /** A worker's progress report for a task it holds the lease of. */
+  record Progress(long leaseId, long done, long total, String message) implements Message {
+    public Opcode opcode() {
+      return Opcode.PROGRESS;
+    }
+  }
+
+  record Progressed(SettleStatus status) implements Message {
+    public Opcode opcode() {
+      return Opcode.PROGRESSED;
+    }
+  }
+
+  /** Pushed with request id 0 to clients waiting for the task's result. */
+  record ProgressUpdate(io.taskmaster.broker.TaskProgress progress) implements Message {
+    public Opcode opcode() {
+      return Opcode.PROGRESS_UPDATE;
+    }
+  }
+
   record Extended(List<SettleStatus> statuses) implements Message {
     public Opcode opcode() {
       return Opcode.EXTENDED;

@@ -20,6 +20,7 @@ public enum Opcode {
   DEAD_RETRY(0x19),
   DEAD_PURGE(0x1A),
   CANCEL(0x1B),
+  PROGRESS(0x1C),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),
@@ -31,6 +32,9 @@ public enum Opcode {
   DEAD_RETRIED(0x99),
   DEAD_PURGED(0x9A),
   CANCELLED(0x9B),
+  PROGRESSED(0x9C),
+  /** Pushed by the server (request id 0): a progress report of a task the client waits for. */
+  PROGRESS_UPDATE(0xC0),
   ERROR(0xFF);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

@@ -77,6 +77,21 @@ public final class MessageCodec {
         }
       }
       case EXTENDED -> writeStatuses(out, ((Message.Extended) message).statuses());
+      case PROGRESS -> {
+        Message.Progress progress = (Message.Progress) message;
+        out.writeLong(progress.leaseId());
+        out.writeLong(progress.done());
+        out.writeLong(progress.total());
+        writeText(out, progress.message());
+      }
+      case PROGRESSED -> out.writeByte(((Message.Progressed) message).status().ordinal());
+      case PROGRESS_UPDATE -> {
+        io.taskmaster.broker.TaskProgress progress = ((Message.ProgressUpdate) message).progress();
+        writeString(out, progress.taskId());
+        out.writeLong(progress.done());
+        out.writeLong(progress.total());
+        writeText(out, progress.message());
+      }
       case DEAD_LIST -> {
         Message.DeadList list = (Message.DeadList) message;
         writeString(out, list.queue());
@@ -250,6 +265,11 @@ public final class MessageCodec {
       case SETTLE -> new Message.Settle(readSettlements(in));
       case EXTEND -> new Message.Extend(readLeaseIds(in));
       case EXTENDED -> new Message.Extended(readStatuses(in));
+      case PROGRESS -> new Message.Progress(in.readLong(), readProgressCount(in), readProgressCount(in),
+          readText(in));
+      case PROGRESSED -> new Message.Progressed(readStatus(in));
+      case PROGRESS_UPDATE -> new Message.ProgressUpdate(new io.taskmaster.broker.TaskProgress(readString(in),
+          readProgressCount(in), readProgressCount(in), readText(in)));
       case DEAD_LIST -> new Message.DeadList(readString(in), in.readInt(), in.readInt());
       case DEAD_RETRY -> new Message.DeadRetry(readString(in), readStrings(in));
       case DEAD_PURGE -> new Message.DeadPurge(readString(in));
@@ -383,6 +403,24 @@ public final class MessageCodec {
           readHeaders(in), readBytes(in), in.readUnsignedInt(), in.readUnsignedInt()));
     }
     return deliveries;
+  }
+
+  /** A progress count: a u64 below 2^63. */
+  private static long readProgressCount(ByteBuf in) {
+    long count = in.readLong();
+    if (count < 0) {
+      throw malformed("a progress count above 2^63-1");
+    }
+    return count;
+  }
+
+  private static SettleStatus readStatus(ByteBuf in) {
+    int status = in.readUnsignedByte();
+    SettleStatus[] all = SettleStatus.values();
+    if (status >= all.length) {
+      throw malformed("unknown settle status " + status);
+    }
+    return all[status];
   }
 
   private static List<SettleStatus> readStatuses(ByteBuf in) {

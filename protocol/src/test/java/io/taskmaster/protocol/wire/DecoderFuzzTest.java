@@ -316,6 +316,11 @@ class DecoderFuzzTest {
         case LEASED -> new Message.Leased(list(r, 4, () -> new Delivery(text(r, 0, 12), r.nextLong(), r.nextInt(),
             text(r, 0, 12), text(r, 0, 12), headers(r), nullableBytes(r), r.nextLong(0x1_0000_0000L))));
         case EXTEND -> new Message.Extend(list(r, 6, r::nextLong));
+        case PROGRESS -> new Message.Progress(r.nextLong(), r.nextLong(Long.MAX_VALUE), r.nextLong(Long.MAX_VALUE),
+            text(r, 0, 20));
+        case PROGRESSED -> new Message.Progressed(SettleStatus.values()[r.nextInt(SettleStatus.values().length)]);
+        case PROGRESS_UPDATE -> new Message.ProgressUpdate(new io.taskmaster.broker.TaskProgress(text(r, 0, 12),
+            r.nextLong(Long.MAX_VALUE), r.nextLong(Long.MAX_VALUE), text(r, 0, 20)));
         case DEAD_LIST -> new Message.DeadList(text(r, 0, 12), r.nextInt(), r.nextInt());
         case DEAD_RETRY -> new Message.DeadRetry(text(r, 0, 12), list(r, 4, () -> text(r, 0, 12)));
         case DEAD_PURGE -> new Message.DeadPurge(text(r, 0, 12));

@@ -106,6 +106,20 @@ public final class EmbeddedBroker implements Broker {
     return call(() -> engine.extend(owner, leaseIds));
   }
 
+  /** Progress listeners of tasks this broker's producer submitted, until their results arrive. */
+  private final java.util.Map<String, java.util.function.Consumer<io.taskmaster.broker.TaskProgress>> progressWatchers =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public CompletableFuture<SettleStatus> progress(long leaseId, long done, long total, String message) {
+    return call(() -> engine.progress(owner, leaseId, done, total, message));
+  }
+
+  @Override
+  public void watchProgress(String taskId, java.util.function.Consumer<io.taskmaster.broker.TaskProgress> listener) {
+    progressWatchers.put(taskId, listener);
+  }
+
   @Override
   public CompletableFuture<TaskResult> result(String taskId) {
     CompletableFuture<TaskResult> future = new CompletableFuture<>();
@@ -114,12 +128,18 @@ public final class EmbeddedBroker implements Broker {
     }
     try {
       engine.awaitResult(owner, taskId, result -> afterDurable(result).whenComplete((value, error) -> {
+        progressWatchers.remove(taskId);
         if (error == null) {
           future.complete(value);
         } else {
           future.completeExceptionally(error);
         }
-      }));
+      }), report -> {
+        java.util.function.Consumer<io.taskmaster.broker.TaskProgress> watcher = progressWatchers.get(taskId);
+        if (watcher != null) {
+          watcher.accept(report);
+        }
+      });
     } catch (EngineException e) {
       future.completeExceptionally(translate(e));
     }

@@ -7,6 +7,7 @@ import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskProgress;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.task.TaskError;
 import io.taskmaster.time.Ticker;
@@ -108,7 +109,8 @@ public final class QueueEngine {
   private final PriorityQueue<StoredTask> delayed =
       new PriorityQueue<>(Comparator.comparingLong(task -> task.notBeforeNanos));
 
-  private record ResultWaiter(long owner, Consumer<TaskResult> callback) {}
+  /** Someone waiting for a task's result, and for its progress reports when {@code progress} is not null. */
+  private record ResultWaiter(long owner, Consumer<TaskResult> callback, Consumer<TaskProgress> progress) {}
 
   /**
    * When a lease runs out. Extending a lease adds a new entry and leaves the old one in place: {@link
@@ -160,6 +162,12 @@ public final class QueueEngine {
    * result once the task is settled (as {@link #awaitResult} would, without a command per task).
    */
   public void put(List<TaskMessage> tasks, long owner, Consumer<TaskResult> watcher) {
+    put(tasks, owner, watcher, null);
+  }
+
+  /** As {@link #put(List, long, Consumer)}, also passing each task's progress reports to {@code progress}. */
+  public void put(List<TaskMessage> tasks, long owner, Consumer<TaskResult> watcher,
+      Consumer<TaskProgress> progress) {
     List<Runnable> effects = new ArrayList<>();
     lock.lock();
     try {
@@ -178,7 +186,7 @@ public final class QueueEngine {
         log.append(new EngineChange.Put(message));
         if (watcher != null) {
           List<ResultWaiter> waiting = new ArrayList<>(1);
-          waiting.add(new ResultWaiter(owner, watcher));
+          waiting.add(new ResultWaiter(owner, watcher, progress));
           resultWaiters.put(message.id(), waiting);
         }
         long runAt = message.options().runAtEpochMillis();
@@ -429,6 +437,11 @@ public final class QueueEngine {
    * task that was never put or whose result expired.
    */
   public void awaitResult(long owner, String taskId, Consumer<TaskResult> callback) {
+    awaitResult(owner, taskId, callback, null);
+  }
+
+  /** As {@link #awaitResult(long, String, Consumer)}, passing the task's progress reports to {@code progress}. */
+  public void awaitResult(long owner, String taskId, Consumer<TaskResult> callback, Consumer<TaskProgress> progress) {
     TaskResult ready;
     lock.lock();
     try {
@@ -438,13 +451,39 @@ public final class QueueEngine {
           throw new EngineException(EngineException.Reason.UNKNOWN_TASK, "task " + taskId + " is unknown to the "
               + "master: it was never put, its result expired, or the master restarted without a data directory");
         }
-        resultWaiters.computeIfAbsent(taskId, id -> new ArrayList<>(1)).add(new ResultWaiter(owner, callback));
+        resultWaiters.computeIfAbsent(taskId, id -> new ArrayList<>(1))
+            .add(new ResultWaiter(owner, callback, progress));
         return;
       }
     } finally {
       lock.unlock();
     }
     callback.accept(ready);
+  }
+
+  /**
+   * Passes a progress report from the holder of a lease to those waiting for the task's result. Nothing is stored or
+   * journaled: a report only matters until the next. UNKNOWN_LEASE for a lease the owner does not hold.
+   */
+  public SettleStatus progress(long owner, long leaseId, long done, long total, String message) {
+    List<Consumer<TaskProgress>> listeners = new ArrayList<>();
+    TaskProgress report;
+    lock.lock();
+    try {
+      StoredTask task = leases.get(leaseId);
+      if (task == null || task.leaseOwner != owner) {
+        return SettleStatus.UNKNOWN_LEASE;
+      }
+      report = new TaskProgress(task.message.id(), done, total, message);
+      List<ResultWaiter> waiting = resultWaiters.get(task.message.id());
+      if (waiting != null) {
+        waiting.stream().map(ResultWaiter::progress).filter(java.util.Objects::nonNull).forEach(listeners::add);
+      }
+    } finally {
+      lock.unlock();
+    }
+    listeners.forEach(listener -> listener.accept(report));
+    return SettleStatus.OK;
   }
 
   /** The number of ready tasks in a queue. */

@@ -57,6 +57,11 @@ final class RequestHandlers {
     table.put(Opcode.LEASE, this::lease);
     table.put(Opcode.SETTLE, this::settle);
     table.put(Opcode.EXTEND, this::extend);
+    table.put(Opcode.PROGRESS, (session, ctx, id, message) -> {
+      Message.Progress progress = (Message.Progress) message;
+      reply(session, id, new Message.Progressed(engine.progress(session.owner, progress.leaseId(), progress.done(),
+          progress.total(), progress.message())));
+    });
     table.put(Opcode.CANCEL, (session, ctx, id, message) ->
         replyDurable(session, id, new Message.Cancelled(engine.cancel(
             Names.requireValid("task id", ((Message.Cancel) message).taskId())))));
@@ -121,7 +126,7 @@ final class RequestHandlers {
       engine.put(tasks, session.owner, result -> {
         session.pending.decrementAndGet();
         replyDurable(session, 0, new Message.Result(result));
-      });
+      }, progress -> reply(session, 0, new Message.ProgressUpdate(progress)));
     } catch (RuntimeException e) {
       session.pending.addAndGet(-tasks.size());
       throw e;
@@ -220,7 +225,7 @@ final class RequestHandlers {
       engine.awaitResult(session.owner, taskId, (TaskResult result) -> {
         session.pending.decrementAndGet();
         replyDurable(session, requestId, new Message.Result(result));
-      });
+      }, progress -> reply(session, 0, new Message.ProgressUpdate(progress)));
     } catch (EngineException e) {
       session.pending.decrementAndGet();
       throw e;
