@@ -78,6 +78,11 @@ class CommandLineTest {
     assertThat(greet.awaitExit(START)).as(greet.stderr()).isZero();
     assertThat(greet.stdout().strip()).isEqualTo("\"hello, Ada\"");
 
+    JavaProcess counting = submit(uri, "--type", "count", "--arg", "5", "--wait");
+    assertThat(counting.awaitExit(START)).as(counting.stderr()).isZero();
+    assertThat(counting.stdout().strip()).isEqualTo("5");
+    assertThat(counting.stderr()).as("the handler's progress, on stderr").contains("progress 5/5 (100%): step 5");
+
     JavaProcess noWait = submit(uri, "--type", "square", "--arg", "3");
     assertThat(noWait.awaitExit(START)).isZero();
     assertThat(noWait.stdout().strip()).matches("[0-9a-f-]{36}");

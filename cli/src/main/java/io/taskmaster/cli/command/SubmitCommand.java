@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import io.taskmaster.cli.options.ProgressLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,7 +24,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "submit", mixinStandardHelpOptions = true,
     description = {
-        "Submits one task. Prints its id, or with --wait its result as JSON.",
+        "Submits one task. Prints its id, or with --wait its result as JSON (and, on stderr, the progress its "
+            + "handler reports).",
         "Example: taskmaster submit --type square --arg 7 --wait"
     })
 public final class SubmitCommand extends LoggedCommand {
@@ -102,11 +104,16 @@ public final class SubmitCommand extends LoggedCommand {
         return ExitCodes.OK;
       }
       JsonNode result;
+      ProgressLine progress = new ProgressLine(spec.commandLine().getErr(), System.console() != null);
+      handle.onProgress(progress::show);
       try {
         result = handle.get(timeout);
       } catch (TimeoutException e) {
+        progress.finish();
         spec.commandLine().getErr().println("taskmaster submit: " + e.getMessage());
         return ExitCodes.FAILED;
+      } finally {
+        progress.finish();
       }
       spec.commandLine().getOut().println(JsonCodec.mapper().writeValueAsString(result));
       return ExitCodes.OK;
