@@ -250,12 +250,26 @@ public final class TaskPool implements AutoCloseable {
     }
     List<TaskHandle<R>> handles = producer.submitAll(type, arguments, options);
     List<CompletableFuture<R>> futures = new ArrayList<>(handles.size());
+    int crashesBefore = crashes();
     for (TaskHandle<R> handle : handles) {
-      CompletableFuture<R> future = handle.result().handle((result, error) -> {
-        if (error == null) {
-          return result;
+      PoolFuture<R> future = new PoolFuture<>(handle);
+      handle.result().whenComplete((result, error) -> {
+        Throwable failure = error == null ? null : unwrap(error);
+        if (processes != null && failure instanceof RemoteTaskException remote
+            && "io.taskmaster.WorkerLost".equals(remote.remoteType())) {
+          // Its process died; say how, once the supervisor has seen the exit (it may see it after the master).
+          processes.crashAfter(crashesBefore).thenAccept(crash -> future.completeExceptionally(
+              new WorkerCrashedException(handle.id(), crash.isEmpty() ? "its connection closed" : crash, remote)));
+          return;
         }
-        throw new CompletionException(translate(handle.id(), error));
+        if (error == null) {
+          future.complete(result);
+        } else if (failure instanceof RemoteTaskException remote
+            && "io.taskmaster.TaskCancelled".equals(remote.remoteType())) {
+          future.cancelLocally(); // cancelled on the master: the future reads as cancelled, as Java expects
+        } else {
+          future.completeExceptionally(failure);
+        }
       });
       pending.add(future);
       future.whenComplete((result, error) -> pending.remove(future));
@@ -264,15 +278,38 @@ public final class TaskPool implements AutoCloseable {
     return futures;
   }
 
-  /** A task lost with its worker after its last attempt, in a process pool, is a crash: say which. */
-  private Throwable translate(String taskId, Throwable error) {
-    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-    if (processes != null && cause instanceof RemoteTaskException remote
-        && "io.taskmaster.WorkerLost".equals(remote.remoteType())) {
-      String crash = processes.lastCrash();
-      return new WorkerCrashedException(taskId, crash.isEmpty() ? "its connection closed" : crash, remote);
+  /**
+   * A pool task's future. Cancelling it cancels the task on the master if it has not started (it then never runs);
+   * a running task cannot be cancelled, and the future stays as it is ({@code cancel} returns false).
+   */
+  private static final class PoolFuture<R> extends CompletableFuture<R> {
+    private final TaskHandle<R> handle;
+
+    PoolFuture(TaskHandle<R> handle) {
+      this.handle = handle;
     }
-    return cause;
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      if (isDone()) {
+        return false;
+      }
+      io.taskmaster.broker.CancelOutcome outcome;
+      try {
+        outcome = handle.cancel();
+      } catch (RuntimeException e) {
+        return false;
+      }
+      return outcome == io.taskmaster.broker.CancelOutcome.CANCELLED && (isCancelled() || cancelLocally());
+    }
+
+    boolean cancelLocally() {
+      return super.cancel(false);
+    }
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
   private static <R> R join(CompletableFuture<R> future) {

@@ -41,6 +41,8 @@ public final class WorkerProcesses implements AutoCloseable {
   private final AtomicInteger crashes = new AtomicInteger();
   private final AtomicReference<String> lastCrash = new AtomicReference<>("");
   private volatile long lastCrashNanos;
+  private final List<java.util.Map.Entry<Integer, java.util.concurrent.CompletableFuture<String>>> crashWaiters =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile boolean stopping;
 
   private WorkerProcesses(Spec spec) {
@@ -120,7 +122,13 @@ public final class WorkerProcesses implements AutoCloseable {
     String how = describeExit(process.exitValue());
     String crash = name(index) + " (pid " + process.pid() + ") " + how;
     lastCrash.set(crash);
-    crashes.incrementAndGet();
+    int count = crashes.incrementAndGet();
+    for (var waiter : crashWaiters) {
+      if (waiter.getKey() < count) {
+        crashWaiters.remove(waiter);
+        waiter.getValue().complete(crash);
+      }
+    }
     long now = System.nanoTime();
     boolean burst = now - lastCrashNanos < BURST_NANOS;
     lastCrashNanos = now;
@@ -157,6 +165,21 @@ public final class WorkerProcesses implements AutoCloseable {
       return "exited with code 3 (out of memory, or a handler called System.exit(3))";
     }
     return "exited with code " + code;
+  }
+
+  /**
+   * How the first child to die after {@code count} crashes went: a worker's connection can be seen closing before
+   * its exit is, so a task lost with it waits for this to name the crash. Completes with an empty string if no crash
+   * comes within a few seconds (the connection closed for another reason).
+   */
+  public java.util.concurrent.CompletableFuture<String> crashAfter(int count) {
+    java.util.concurrent.CompletableFuture<String> future = new java.util.concurrent.CompletableFuture<>();
+    crashWaiters.add(java.util.Map.entry(count, future));
+    if (crashes.get() > count) {
+      crashWaiters.removeIf(waiter -> waiter.getValue() == future);
+      future.complete(lastCrash.get());
+    }
+    return future.completeOnTimeout("", 5, TimeUnit.SECONDS);
   }
 
   /** How the last child that died went, or an empty string. */

@@ -67,6 +67,21 @@ class ThreadPoolTest {
   }
 
   @Test
+  void cancellingTheFutureOfAQueuedTaskCancelsItAndARunningOneRunsOn() {
+    try (TaskPool pool = TaskPool.threads(1, new PoolTasks())) {
+      CompletableFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 500);
+      CompletableFuture<Integer> queued = pool.applyAsync(PoolTasks.SQUARE, 6);
+      org.awaitility.Awaitility.await("the slow task runs").atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> !queued.isDone());
+      boolean queuedCancelled = queued.cancel(true);
+      assertThat(queuedCancelled).as("a task not started is cancelled on the master").isTrue();
+      assertThat(queued).isCancelled();
+      assertThat(running.cancel(true)).as("a running task cannot be cancelled").isFalse();
+      assertThat(running.join()).isEqualTo(500);
+    }
+  }
+
+  @Test
   void terminateFailsWhatIsNotDone() {
     TaskPool pool = TaskPool.threads(1, new PoolTasks());
     CompletableFuture<Integer> hanging = pool.applyAsync(PoolTasks.SLOW, 60_000);
