@@ -97,6 +97,14 @@ class PythonMasterInteropTest {
             .isEqualTo("{\"$bytes\":\"AP8=\"}");
         assertThatThrownBy(() -> manager.queue("get_nothing")).isInstanceOf(PythonRemoteException.class)
             .hasMessageContaining("get_nothing");
+        // Any registered object, any exposed method: here the queue's own, through the generic proxy.
+        io.taskmaster.python.client.PythonProxy results = manager.proxy("get_result_queue");
+        assertThat(results.exposed()).contains("put", "get", "qsize", "empty");
+        results.call("put", "héllo");
+        assertThat(results.call("empty")).isEqualTo(false);
+        assertThat(results.call("get", List.of(true, 5))).isEqualTo("héllo");
+        assertThatThrownBy(() -> results.call("get_nowait")).isInstanceOf(PythonRemoteException.class)
+            .extracting(e -> ((PythonRemoteException) e).pythonType()).asString().endsWith("Empty");
       }
       assertThatThrownBy(() -> PythonManager.connect("127.0.0.1", port, "wrong".getBytes(StandardCharsets.UTF_8)))
           .isInstanceOf(AuthenticationException.class).hasMessageContaining("rejected the auth key")

@@ -44,12 +44,23 @@ public final class PythonManager implements AutoCloseable {
 
   /** The object a typeid returns, as a queue: {@code create} on the master, as Python's generated method does. */
   public PythonQueue queue(String typeid) {
+    return new PythonQueue(proxy(typeid));
+  }
+
+  /** The object a typeid returns, with its methods: {@code create} on the master, as Python's generated method does. */
+  public PythonProxy proxy(String typeid) {
     Object reply = serverCall("create", typeid);
     if (!(reply instanceof Object[] pair) || pair.length != 2 || !(pair[0] instanceof String ident)) {
       throw new PythonRemoteException("ValueError", "create(" + typeid + ") did not answer (ident, exposed)");
     }
     created.add(ident);
-    return new PythonQueue(this, typeid, ident);
+    List<String> exposed = new java.util.ArrayList<>();
+    if (pair[1] instanceof Object[] names) {
+      for (Object name : names) {
+        exposed.add(String.valueOf(name));
+      }
+    }
+    return new PythonProxy(this, typeid, ident, exposed);
   }
 
   /** A server function on its own connection, closed after the reply, as Python's client does. */

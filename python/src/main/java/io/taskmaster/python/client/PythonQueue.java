@@ -11,20 +11,16 @@ import java.util.Optional;
  * through their JSON form).
  */
 public final class PythonQueue {
-  private final PythonManager manager;
-  private final String typeid;
-  private final String ident;
+  private final PythonProxy proxy;
 
-  PythonQueue(PythonManager manager, String typeid, String ident) {
-    this.manager = manager;
-    this.typeid = typeid;
-    this.ident = ident;
+  PythonQueue(PythonProxy proxy) {
+    this.proxy = proxy;
   }
 
   /** Puts a value: anything Jackson writes as JSON; a {@code byte[]} arrives as Python {@code bytes}. */
   public void put(Object value) {
     if (value instanceof byte[] bytes) {
-      manager.call(ident, "put", new Object[] {new io.taskmaster.python.pickle.PythonBytes(bytes)}, Map.of());
+      proxy.call("put", new io.taskmaster.python.pickle.PythonBytes(bytes));
       return;
     }
     putJson(JsonCodec.mapper().valueToTree(value).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -32,13 +28,13 @@ public final class PythonQueue {
 
   /** Puts the Python value a JSON document stands for. */
   public void putJson(byte[] json) {
-    manager.call(ident, "put", new Object[] {PythonValues.fromJson(json)}, Map.of());
+    proxy.call("put", PythonValues.fromJson(json));
   }
 
   /** The next value as JSON, waiting up to {@code timeout}; empty when Python raised {@code queue.Empty}. */
   public Optional<byte[]> getJson(Duration timeout) {
     try {
-      Object value = manager.call(ident, "get", new Object[0], Map.of("timeout", timeout.toMillis() / 1000.0));
+      Object value = proxy.call("get", java.util.List.of(), Map.of("timeout", timeout.toMillis() / 1000.0));
       return Optional.of(PythonValues.toJson(value));
     } catch (PythonRemoteException e) {
       if (e.pythonType().endsWith(".Empty")) {
@@ -51,15 +47,15 @@ public final class PythonQueue {
   /** The next value as {@code type}, waiting up to {@code timeout}; empty when the queue stayed empty. */
   public <T> Optional<T> get(Duration timeout, Class<T> type) {
     return getJson(timeout).map(json -> JsonCodec.decode(json, JsonCodec.type(type),
-        () -> "item of the Python queue " + typeid));
+        () -> "item of the Python queue " + proxy.typeid()));
   }
 
   /** {@code qsize()}: the queue's length as the Python master sees it. */
   public long size() {
-    return ((Number) manager.call(ident, "qsize", new Object[0], Map.of())).longValue();
+    return ((Number) proxy.call("qsize")).longValue();
   }
 
   public String typeid() {
-    return typeid;
+    return proxy.typeid();
   }
 }
