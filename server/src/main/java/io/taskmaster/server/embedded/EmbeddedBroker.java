@@ -50,6 +50,42 @@ public final class EmbeddedBroker implements Broker {
     this.name = name;
   }
 
+  /**
+   * Puts the tasks and registers for their results and progress in the same engine command, so that no report or
+   * result of a fast worker can come before anyone listens.
+   */
+  @Override
+  public io.taskmaster.broker.Submission submit(List<TaskMessage> tasks) {
+    java.util.Map<String, CompletableFuture<TaskResult>> byId = new java.util.LinkedHashMap<>();
+    for (TaskMessage task : tasks) {
+      byId.put(task.id(), new CompletableFuture<>());
+    }
+    CompletableFuture<Void> accepted = durably(() -> {
+      engine.put(tasks, owner, result -> afterDurable(result).whenComplete((value, error) -> {
+        progressWatchers.remove(result.taskId());
+        CompletableFuture<TaskResult> future = byId.get(result.taskId());
+        if (error == null) {
+          future.complete(value);
+        } else {
+          future.completeExceptionally(error);
+        }
+      }), report -> {
+        java.util.function.Consumer<io.taskmaster.broker.TaskProgress> watcher =
+            progressWatchers.get(report.taskId());
+        if (watcher != null) {
+          watcher.accept(report);
+        }
+      });
+      return null;
+    });
+    accepted.whenComplete((ok, error) -> {
+      if (error != null) {
+        byId.values().forEach(future -> future.completeExceptionally(error));
+      }
+    });
+    return new io.taskmaster.broker.Submission(accepted, List.copyOf(byId.values()));
+  }
+
   @Override
   public CompletableFuture<Void> put(List<TaskMessage> tasks) {
     return durably(() -> {
