@@ -236,6 +236,12 @@ class CommandLineTest {
     JavaProcess help = taskmaster(Map.of(), "--help");
     assertThat(help.awaitExit(START)).isZero();
     assertThat(help.stdout()).contains("master").contains("worker").contains("submit").contains("demo");
+    for (String command : List.of("master", "worker", "submit", "cancel", "dead", "demo")) {
+      JavaProcess commandHelp = taskmaster(Map.of(), command, "--help");
+      assertThat(commandHelp.awaitExit(START)).as(command).isZero();
+      assertThat(commandHelp.stdout() + commandHelp.stderr()).as(command + " --help").doesNotContain("picocli WARN")
+          .contains("Usage: taskmaster " + command);
+    }
 
     JavaProcess bad = taskmaster(Map.of(), "submit", "--type", "square", "--no-such-option");
     assertThat(bad.awaitExit(START)).isEqualTo(ExitCodes.USAGE);

@@ -93,7 +93,7 @@ public final class MasterCommand extends LoggedCommand {
 
   @Option(names = "--max-memory", paramLabel = "SIZE", converter = ByteSize.Large.class,
       description = "Memory the pending tasks, dead letters and stored results may take (estimated from their "
-          + "sizes); puts beyond it are refused as busy until workers drain the queues (default: 40% of the "
+          + "sizes); puts beyond it are refused as busy until workers drain the queues (default: 40%% of the "
           + "JVM's maximum heap, which TASKMASTER_JAVA_OPTS=-Xmx... sets).")
   Long maxMemory;
 
