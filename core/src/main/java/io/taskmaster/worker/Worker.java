@@ -391,6 +391,12 @@ public final class Worker implements AutoCloseable {
       }
       return Settlement.ack(delivery.leaseId(), result);
     } catch (Throwable thrown) {
+      if (!running && (thrown instanceof InterruptedException || Thread.currentThread().isInterrupted())) {
+        // Interrupted because the worker stops past its grace period: the task is given back, not failed, so it
+        // costs no attempt and another worker starts it at once.
+        log.info("task {} ({}) interrupted by the shutdown; released", delivery.taskId(), delivery.type());
+        return Settlement.release(delivery.leaseId());
+      }
       failed.incrementAndGet();
       log.info("task {} ({}) failed: {}", delivery.taskId(), delivery.type(), thrown.toString());
       if (thrown instanceof InterruptedException) {
