@@ -182,11 +182,6 @@ public final class WorkerProcesses implements AutoCloseable {
     return future.completeOnTimeout("", 5, TimeUnit.SECONDS);
   }
 
-  /** How the last child that died went, or an empty string. */
-  public String lastCrash() {
-    return lastCrash.get();
-  }
-
   public int crashes() {
     return crashes.get();
   }
@@ -194,10 +189,6 @@ public final class WorkerProcesses implements AutoCloseable {
   /** The process ids of the children running now. */
   public List<Long> pids() {
     return children.values().stream().filter(Process::isAlive).map(Process::pid).toList();
-  }
-
-  public int alive() {
-    return (int) children.values().stream().filter(Process::isAlive).count();
   }
 
   /** Stops every child: SIGTERM, then SIGKILL for those still running after {@code grace}. */

@@ -48,12 +48,10 @@ class PythonMasterInteropTest {
         KEY.getBytes(StandardCharsets.UTF_8), "get_task_queue", "get_result_queue", "square", 2),
         new Handlers().add(new BuiltinTasks()));
     long[] done = new long[1];
+    java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1); // never asked here
     Thread serving = new Thread(() -> {
       try {
-        done[0] = worker.run(wait -> {
-          Thread.sleep(wait.toMillis()); // the backoff between connection attempts, not a synchronisation
-          return false;
-        });
+        done[0] = worker.run(wait -> stop.await(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
