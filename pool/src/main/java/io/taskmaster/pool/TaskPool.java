@@ -142,7 +142,14 @@ public final class TaskPool implements AutoCloseable {
       master.close();
       throw e;
     }
-    Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(AuthKey.of(key)));
+    Broker broker;
+    try {
+      broker = Brokers.open(master.uri(), BrokerOptions.withKey(AuthKey.of(key)));
+    } catch (RuntimeException e) {
+      processes.close();
+      master.close();
+      throw e;
+    }
     List<AutoCloseable> resources = new ArrayList<>();
     resources.add(master);
     return new TaskPool(broker, resources, processes, null, n + " process(es)");

@@ -58,7 +58,11 @@ public final class WorkerProcesses implements AutoCloseable {
     return processes;
   }
 
-  private void launch(int index) {
+  /** Starts child {@code index}, unless the supervisor stops meanwhile: starts and stops never interleave. */
+  private synchronized void launch(int index) {
+    if (stopping) {
+      return;
+    }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = new ArrayList<>(List.of(java));
     if (Runtime.version().feature() >= 22) {
@@ -92,15 +96,24 @@ public final class WorkerProcesses implements AutoCloseable {
   private void forward(InputStream in, PrintStream console, String prefix, int index, String stream) {
     Thread thread = new Thread(() -> {
       PrintStream out = console;
-      try {
-        if (spec.outputDirectory() != null) {
-          out = new PrintStream(java.nio.file.Files.newOutputStream(spec.outputDirectory().resolve(name(index) + "."
-              + stream + ".log"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND),
-              true, StandardCharsets.UTF_8);
+      boolean toFile = false;
+      if (spec.outputDirectory() != null) {
+        Path file = spec.outputDirectory().resolve(name(index) + "." + stream + ".log");
+        try {
+          java.nio.file.Files.createDirectories(spec.outputDirectory());
+          out = new PrintStream(java.nio.file.Files.newOutputStream(file, java.nio.file.StandardOpenOption.CREATE,
+              java.nio.file.StandardOpenOption.APPEND), true, StandardCharsets.UTF_8);
+          toFile = true;
+        } catch (IOException e) {
+          // The child's output must be read whatever happens, or it blocks once its pipe is full.
+          log.warn("cannot write {} ({}); {}'s output goes to the console", file, e.toString(), name(index));
         }
+      }
+      boolean prefixed = !toFile;
+      try {
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
           for (String line; (line = reader.readLine()) != null; ) {
-            out.println(spec.outputDirectory() == null ? prefix + line : line);
+            out.println(prefixed ? prefix + line : line);
           }
         }
       } catch (IOException e) {
@@ -134,8 +147,10 @@ public final class WorkerProcesses implements AutoCloseable {
     lastCrashNanos = now;
     log.warn("{}; starting a replacement{}", crash, burst ? " in 1 s (crashes come in a burst)" : "");
     Runnable replace = () -> {
-      if (!stopping) {
+      try {
         launch(index);
+      } catch (RuntimeException e) {
+        log.error("cannot replace {} ({}); the pool runs with one process less", name(index), e.getMessage());
       }
     };
     if (burst) {
@@ -193,7 +208,9 @@ public final class WorkerProcesses implements AutoCloseable {
 
   /** Stops every child: SIGTERM, then SIGKILL for those still running after {@code grace}. */
   public void stop(java.time.Duration grace) {
-    stopping = true;
+    synchronized (this) {
+      stopping = true; // no launch can start after this
+    }
     children.values().forEach(Process::destroy);
     long deadline = System.nanoTime() + grace.toNanos();
     for (Process process : children.values()) {
@@ -212,7 +229,9 @@ public final class WorkerProcesses implements AutoCloseable {
   /** Kills every child at once. */
   @Override
   public void close() {
-    stopping = true;
+    synchronized (this) {
+      stopping = true;
+    }
     children.values().forEach(Process::destroyForcibly);
   }
 }

@@ -169,6 +169,12 @@ class ManagersListenerSecurityTest {
         assertThat(engine.size("tasks")).isZero();
       }
     }
+    // A huge shared structure used as a dict key would be hashed node by node: refused, as Python refuses it.
+    try (RawManagersClient client = callChannel()) {
+      client.send(put(concat(ascii("}"), ascii("]K\u0001s"))));
+      assertThat(text(client.read())).contains("#TRACEBACK").contains("unhashable");
+      assertThat(client.closedByPeer()).isTrue();
+    }
     for (String huge : List.of("\u008d", "\u0096", "\u008e")) { // BINUNICODE8, BYTEARRAY8, BINBYTES8
       try (RawManagersClient client = callChannel()) {
         client.send(concat(ascii("\u0080\u0004" + huge), ascii("\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0040.")));

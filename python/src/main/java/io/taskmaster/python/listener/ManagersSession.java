@@ -237,7 +237,12 @@ final class ManagersSession extends ChannelInboundHandlerAdapter {
   }
 
   private void get(ChannelHandlerContext ctx, QueueObject object, boolean block, Double timeout) {
+    ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
     LeaseWaiter waiter = engine.lease(owner, object.queue(), 1, block, deliveries -> {
+      ScheduledFuture<?> pending = timer[0];
+      if (pending != null) {
+        pending.cancel(false); // answered: the timer must not hold the waiter for the rest of its timeout
+      }
       if (deliveries.isEmpty()) {
         send(ctx, error(PythonObject.queueEmpty()));
         return;
@@ -245,7 +250,8 @@ final class ManagersSession extends ChannelInboundHandlerAdapter {
       deliver(ctx, deliveries.get(0));
     });
     if (waiter != null && timeout != null) {
-      ctx.executor().schedule(() -> engine.cancel(waiter), (long) (timeout * 1_000_000_000L), TimeUnit.NANOSECONDS);
+      timer[0] = ctx.executor().schedule(() -> engine.cancel(waiter), (long) (timeout * 1_000_000_000L),
+          TimeUnit.NANOSECONDS);
     }
   }
 

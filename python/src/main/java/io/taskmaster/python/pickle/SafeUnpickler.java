@@ -30,6 +30,9 @@ public final class SafeUnpickler extends Unpickler {
   private static final short EMPTY_DICT = '}';
   private static final short DICT = 'd';
   private static final short SETITEMS = 'u';
+  private static final short SETITEM = 's';
+  private static final short ADDITEMS = 0x90;
+  private static final short FROZENSET = 0x91;
   private static final Set<Short> FORBIDDEN = Set.of((short) 'i', (short) 'o', (short) 'P', (short) 'Q',
       (short) 0x82, (short) 0x83, (short) 0x84);
   private static final Map<Short, String> OPCODE_NAMES = Map.of((short) 'i', "INST", (short) 'o', "OBJ",
@@ -93,9 +96,39 @@ public final class SafeUnpickler extends Unpickler {
       List<Object> items = stack.pop_all_since_marker();
       Map<Object, Object> dict = new LinkedHashMap<>();
       for (int i = 0; i + 1 < items.size(); i += 2) {
+        requireHashable(items.get(i));
         dict.put(items.get(i), items.get(i + 1));
       }
       stack.add(dict);
+      return NO_RETURN_VALUE;
+    }
+    if (key == SETITEM) {
+      Object value = stack.pop();
+      Object dictKey = stack.pop();
+      requireHashable(dictKey);
+      if (!(stack.peek() instanceof Map<?, ?>)) {
+        throw new PickleRefusedException("SETITEM needs a dict on the stack");
+      }
+      @SuppressWarnings("unchecked")
+      Map<Object, Object> dict = (Map<Object, Object>) stack.peek();
+      dict.put(dictKey, value);
+      return NO_RETURN_VALUE;
+    }
+    if (key == ADDITEMS) {
+      List<Object> items = stack.pop_all_since_marker();
+      items.forEach(SafeUnpickler::requireHashable);
+      if (!(stack.peek() instanceof java.util.Set<?>)) {
+        throw new PickleRefusedException("ADDITEMS needs a set on the stack");
+      }
+      @SuppressWarnings("unchecked")
+      java.util.Set<Object> set = (java.util.Set<Object>) stack.peek();
+      set.addAll(items);
+      return NO_RETURN_VALUE;
+    }
+    if (key == FROZENSET) {
+      List<Object> items = stack.pop_all_since_marker();
+      items.forEach(SafeUnpickler::requireHashable);
+      stack.add(new java.util.HashSet<>(items));
       return NO_RETURN_VALUE;
     }
     if (key == SETITEMS) {
@@ -107,12 +140,24 @@ public final class SafeUnpickler extends Unpickler {
       @SuppressWarnings("unchecked")
       Map<Object, Object> dict = (Map<Object, Object>) stack.peek();
       for (int i = 0; i + 1 < items.size(); i += 2) {
+        requireHashable(items.get(i));
         dict.put(items.get(i), items.get(i + 1));
       }
       return NO_RETURN_VALUE;
     }
     checkLength(key);
     return super.dispatch(key);
+  }
+
+  /**
+   * Python refuses lists, dicts and sets as dict keys and set items; so does this reader, which also keeps a shared
+   * structure built to be huge (a memo bomb) from being hashed node by node.
+   */
+  static void requireHashable(Object key) {
+    if (key instanceof java.util.Collection<?> || key instanceof Map<?, ?>) {
+      throw new PickleRefusedException("unhashable type as a dict key or set item: "
+          + (key instanceof Map<?, ?> ? "dict" : key instanceof java.util.Set<?> ? "set" : "list"));
+    }
   }
 
   private IObjectConstructor constructor(String module, String name) {
@@ -174,6 +219,7 @@ public final class SafeUnpickler extends Unpickler {
   public static final IObjectConstructor SET = args -> {
     java.util.Set<Object> set = new java.util.HashSet<>();
     if (args.length == 1 && args[0] instanceof java.util.Collection<?> items) {
+      items.forEach(SafeUnpickler::requireHashable);
       set.addAll(items);
     } else if (args.length != 0) {
       throw new PickleRefusedException("set arguments not understood");

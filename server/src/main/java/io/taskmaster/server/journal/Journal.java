@@ -77,6 +77,13 @@ public final class Journal implements EngineLog, AutoCloseable {
       JournalReader.Summary summary = JournalReader.read(segments, settings.truncateDamaged(), replay);
       RecoveredState state = replay.state();
       List<Path> left = SegmentFiles.list(directory);
+      // What a crashed process wrote may still be only in the page cache: force it before the next segment starts,
+      // or a power loss now would leave a torn tail in a segment that is no longer the newest (read as damage).
+      for (Path segment : left) {
+        try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+          channel.force(true);
+        }
+      }
       long next = left.isEmpty() ? 1 : SegmentFiles.number(left.get(left.size() - 1)) + 1;
       JournalWriter writer = new JournalWriter(directory, settings.fsync(), settings.batchWindow().toNanos(),
           settings.segmentBytes(), next, privateFiles(channels));

@@ -87,7 +87,9 @@ final class JournalWriter implements AutoCloseable {
     lock.lock();
     try {
       if (failed != null || closing) {
-        return; // fail-stop: nothing more is written, and no waiter will be told it was
+        // Fail-stop or closed: nothing more is written, and a waiter for this change will be told so.
+        appended++;
+        return;
       }
       int start = RecordFormat.beginRecord(pending);
       try {
@@ -163,6 +165,11 @@ final class JournalWriter implements AutoCloseable {
       }
       if (!force && (mode == FsyncMode.NONE || durableSequence >= appended)) {
         return done;
+      }
+      if (closing && !thread.isAlive()) {
+        // Closed: what was appended before is on disk; anything later was never taken.
+        return durableSequence >= appended ? done : CompletableFuture.failedFuture(new EngineException(
+            EngineException.Reason.STORAGE, "the journal is closed; the master is stopping"));
       }
       CompletableFuture<Void> future = new CompletableFuture<>();
       waiters.add(new Waiter(appended, future, force));
