@@ -108,7 +108,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (envelope.requestId() == 0
-        && (message instanceof Message.Result || message instanceof Message.ProgressUpdate)) {
+        && (message instanceof Message.Result || message instanceof Message.ProgressUpdate
+            || message instanceof Message.StopTask)) {
       onPush.accept(message);
       return;
     }

@@ -220,6 +220,8 @@ public final class RemoteBroker implements Broker {
   private void onPushed(Message message) {
     if (message instanceof Message.Result pushed) {
       onPushedResult(pushed.result());
+    } else if (message instanceof Message.StopTask stop) {
+      stopListeners.forEach(listener -> listener.accept(stop.leaseId()));
     } else if (message instanceof Message.ProgressUpdate update) {
       java.util.function.Consumer<io.taskmaster.broker.TaskProgress> watcher =
           progressWatchers.get(update.progress().taskId());
@@ -227,6 +229,14 @@ public final class RemoteBroker implements Broker {
         watcher.accept(update.progress());
       }
     }
+  }
+
+  private final List<java.util.function.LongConsumer> stopListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  @Override
+  public void onCancelRequested(java.util.function.LongConsumer listener) {
+    stopListeners.add(listener);
   }
 
   /** Progress listeners of tasks this client submitted, until their results arrive. */

@@ -61,10 +61,20 @@ public interface Broker extends AutoCloseable {
    */
   default void watchProgress(String taskId, java.util.function.Consumer<TaskProgress> listener) {}
 
+  /**
+   * Calls {@code listener} with the lease id of each task this client holds whose producer cancelled it
+   * ({@link CancelOutcome#STOPPING}), so that a worker can interrupt its handler. Listeners stay for the life of the
+   * broker.
+   */
+  default void onCancelRequested(java.util.function.LongConsumer listener) {}
+
   /** Completes when the task is settled with a final outcome; never polls. */
   CompletableFuture<TaskResult> result(String taskId);
 
-  /** Cancels a task that has not started; see {@link CancelOutcome}. */
+  /**
+   * Cancels a task: one that has not started never runs; the worker running one is asked to stop it. See {@link
+   * CancelOutcome}.
+   */
   CompletableFuture<CancelOutcome> cancel(String taskId);
 
   /** A page of the queue's dead letters (tasks that used up their attempts), oldest first. */

@@ -46,8 +46,9 @@ public final class TaskHandle<R> {
   }
 
   /**
-   * Cancels the task if it has not started; then {@link #result()} fails with a TaskCancelled error. A running task
-   * cannot be cancelled ({@link CancelOutcome#RUNNING}).
+   * Cancels the task. One that has not started never runs ({@link CancelOutcome#CANCELLED}); the worker running
+   * one is asked to stop it and interrupts its handler ({@link CancelOutcome#STOPPING}). Either way {@link
+   * #result()} then fails with a TaskCancelled error, unless a running handler finished first.
    */
   public CancelOutcome cancel() {
     accepted.join();

@@ -34,7 +34,8 @@ public final class TaskContext {
   private final Delivery delivery;
   private final String workerId;
   private final Instant deadline;
-  private final BooleanSupplier leaseLost;
+  /** Whether the task was cancelled by its producer or its lease was lost. */
+  private final BooleanSupplier stopSignalled;
   private final Reporter reporter;
   private long lastReportNanos;
 
@@ -47,12 +48,12 @@ public final class TaskContext {
   /** Reports closer together than this are dropped, except the last one ({@code done >= total}). */
   private static final long REPORT_INTERVAL_NANOS = 100_000_000L;
 
-  private TaskContext(Delivery delivery, String workerId, Instant deadline, BooleanSupplier leaseLost,
+  private TaskContext(Delivery delivery, String workerId, Instant deadline, BooleanSupplier stopSignalled,
       Reporter reporter) {
     this.delivery = delivery;
     this.workerId = workerId;
     this.deadline = deadline;
-    this.leaseLost = leaseLost;
+    this.stopSignalled = stopSignalled;
     this.reporter = reporter;
   }
 
@@ -71,9 +72,9 @@ public final class TaskContext {
     return Optional.ofNullable(CURRENT.get());
   }
 
-  static TaskContext enter(Delivery delivery, String workerId, BooleanSupplier leaseLost, Reporter reporter) {
+  static TaskContext enter(Delivery delivery, String workerId, BooleanSupplier stopSignalled, Reporter reporter) {
     Instant deadline = delivery.timeoutMillis() > 0 ? Instant.now().plusMillis(delivery.timeoutMillis()) : null;
-    TaskContext context = new TaskContext(delivery, workerId, deadline, leaseLost, reporter);
+    TaskContext context = new TaskContext(delivery, workerId, deadline, stopSignalled, reporter);
     CURRENT.set(context);
     return context;
   }
@@ -122,19 +123,19 @@ public final class TaskContext {
   }
 
   /**
-   * Whether the handler should stop: its thread was interrupted (its time limit passed, or the worker is stopping
-   * without time to finish) or its lease was lost (another worker has the task now, and this outcome will be
-   * refused).
+   * Whether the handler should stop: its producer cancelled the task, its thread was interrupted (its time limit
+   * passed, or the worker is stopping without time to finish), or its lease was lost (another worker has the task
+   * now, and this outcome will be refused).
    */
   public boolean isCancelled() {
-    return Thread.currentThread().isInterrupted() || leaseLost.getAsBoolean();
+    return Thread.currentThread().isInterrupted() || stopSignalled.getAsBoolean();
   }
 
   /** Throws {@link CancellationException} when {@link #isCancelled()}: a cheap check to put in long loops. */
   public void checkCancelled() {
     if (isCancelled()) {
-      throw new CancellationException("task " + taskId() + " was cancelled: " + (leaseLost.getAsBoolean()
-          ? "its lease was lost, another worker has it" : "its thread was interrupted"));
+      throw new CancellationException("task " + taskId() + " was cancelled: " + (stopSignalled.getAsBoolean()
+          ? "by its producer, or its lease was lost" : "its thread was interrupted"));
     }
   }
 

@@ -124,6 +124,7 @@ public final class Worker implements AutoCloseable {
         concurrency, describeMode(), handlers.names());
     extender = TIMER.scheduleWithFixedDelay(this::extendLeases, EXTEND_CHECK.toMillis(), EXTEND_CHECK.toMillis(),
         TimeUnit.MILLISECONDS);
+    broker.onCancelRequested(this::stop);
     leasers.forEach(Leaser::pump);
     return this;
   }
@@ -135,10 +136,45 @@ public final class Worker implements AutoCloseable {
     volatile long renewedNanos;
     /** Set when an extension was refused: another worker has the task; its handler may stop early. */
     volatile boolean lost;
+    /** Set when its producer cancelled it: the handler is interrupted, or never starts. */
+    volatile boolean cancelled;
+    /** The thread running the handler, while it runs; guarded by this. */
+    private Thread runner;
 
     Held(Delivery delivery, long renewedNanos) {
       this.delivery = delivery;
       this.renewedNanos = renewedNanos;
+    }
+
+    synchronized void started() {
+      runner = Thread.currentThread();
+    }
+
+    /** Ends the run on this thread; an interrupt meant for this task must not reach the next one. */
+    void finished() {
+      synchronized (this) {
+        runner = null;
+      }
+      if (cancelled) {
+        Thread.interrupted();
+      }
+    }
+
+    /** Marks the task cancelled and interrupts its handler if it runs; returns the thread it runs on, or null. */
+    synchronized Thread cancel() {
+      cancelled = true;
+      if (runner != null) {
+        runner.interrupt();
+      }
+      return runner;
+    }
+
+    synchronized boolean runsOn(Thread thread) {
+      return runner == thread;
+    }
+
+    boolean stopSignalled() {
+      return lost || cancelled;
     }
 
     boolean due(long now) {
@@ -176,6 +212,30 @@ public final class Worker implements AutoCloseable {
         }
       }
     });
+  }
+
+  /**
+   * Its producer cancelled a task this worker holds: a running handler is interrupted (and one that ignores that for
+   * the stuck grace is handed to the stuck handler, as past a time limit); a task not started yet never starts.
+   */
+  private void stop(long leaseId) {
+    Held held = inHand.get(leaseId);
+    if (held == null) {
+      return;
+    }
+    Thread thread = held.cancel();
+    Delivery delivery = held.delivery;
+    log.info("task {} ({}) was cancelled by its producer{}", delivery.taskId(), delivery.type(),
+        thread == null ? " before it started" : "; interrupting its handler");
+    if (thread != null) {
+      TIMER.schedule(() -> {
+        if (held.runsOn(thread)) {
+          log.warn("task {} ({}) ignores its cancellation: still running {} ms after its handler was interrupted",
+              delivery.taskId(), delivery.type(), stuckGrace.toMillis());
+          onStuck.accept(delivery);
+        }
+      }, stuckGrace.toMillis(), TimeUnit.MILLISECONDS);
+    }
   }
 
   private String describeMode() {
@@ -278,16 +338,31 @@ public final class Worker implements AutoCloseable {
     for (Delivery delivery : batch) {
       MDC.put("taskId", delivery.taskId());
       Held held = inHand.get(delivery.leaseId());
-      TaskContext.enter(delivery, id, () -> held != null && held.lost, (count, total, message) ->
+      if (held != null) {
+        held.started();
+      }
+      TaskContext.enter(delivery, id, () -> held != null && held.stopSignalled(), (count, total, message) ->
           broker.progress(delivery.leaseId(), count, total, message).whenComplete((status, error) -> {
             if (error != null) {
               log.debug("task {}: a progress report was not delivered: {}", delivery.taskId(), rootMessage(error));
             }
           }));
       try {
-        outcomes.add(delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery));
+        Settlement outcome;
+        if (held != null && held.cancelled) {
+          outcome = cancelled(delivery); // cancelled while it waited behind others: it never starts
+        } else {
+          outcome = delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery);
+        }
+        if (held != null && held.cancelled && outcome instanceof Settlement.Fail) {
+          outcome = cancelled(delivery);
+        }
+        outcomes.add(outcome);
         done.add(delivery);
       } finally {
+        if (held != null) {
+          held.finished();
+        }
         TaskContext.exit();
         MDC.remove("taskId");
       }
@@ -303,6 +378,11 @@ public final class Worker implements AutoCloseable {
     if (!outcomes.isEmpty()) {
       settle(done, outcomes, leaser);
     }
+  }
+
+  private Settlement cancelled(Delivery delivery) {
+    return Settlement.fail(delivery.leaseId(), TaskError.of("io.taskmaster.TaskCancelled",
+        "the task was cancelled by its producer (attempt " + delivery.attempt() + ")", id));
   }
 
   private void settle(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {

@@ -193,8 +193,11 @@ public final class TaskPool implements AutoCloseable {
     return join(applyAsync(type, argument));
   }
 
-  /** Submits one task; the future completes with its result or its failure. */
-  public <A, R> CompletableFuture<R> applyAsync(TaskType<A, R> type, A argument) {
+  /**
+   * Submits one task; the future completes with its result or its failure, shows the progress its handler reports,
+   * and cancels the task wherever it is.
+   */
+  public <A, R> TaskFuture<R> applyAsync(TaskType<A, R> type, A argument) {
     return submit(type, List.of(argument), SubmitOptions.queue(QUEUE)).get(0);
   }
 
@@ -203,13 +206,13 @@ public final class TaskPool implements AutoCloseable {
    * {@code io.taskmaster.TaskTimeout}; in a process pool, a handler that ignores the interruption has its process
    * killed and replaced.
    */
-  public <A, R> CompletableFuture<R> applyAsync(TaskType<A, R> type, A argument, Duration timeout) {
+  public <A, R> TaskFuture<R> applyAsync(TaskType<A, R> type, A argument, Duration timeout) {
     return submit(type, List.of(argument), SubmitOptions.queue(QUEUE).timeout(timeout)).get(0);
   }
 
   /** Runs a task per argument, in one batch, and returns the results in the order of the arguments. */
   public <A, R> List<R> map(TaskType<A, R> type, List<? extends A> arguments) {
-    List<CompletableFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
+    List<TaskFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
     List<R> results = new ArrayList<>(futures.size());
     for (CompletableFuture<R> future : futures) {
       results.add(join(future));
@@ -222,7 +225,7 @@ public final class TaskPool implements AutoCloseable {
    * is thrown when the iteration reaches it.
    */
   public <A, R> Iterable<R> imapUnordered(TaskType<A, R> type, List<? extends A> arguments) {
-    List<CompletableFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
+    List<TaskFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));
     BlockingQueue<CompletableFuture<R>> done = new LinkedBlockingQueue<>();
     futures.forEach(future -> future.whenComplete((result, error) -> done.add(future)));
     return () -> new Iterator<>() {
@@ -250,16 +253,16 @@ public final class TaskPool implements AutoCloseable {
     };
   }
 
-  private <A, R> List<CompletableFuture<R>> submit(TaskType<A, R> type, List<? extends A> arguments,
+  private <A, R> List<TaskFuture<R>> submit(TaskType<A, R> type, List<? extends A> arguments,
       SubmitOptions options) {
     if (closed.get()) {
       throw new IllegalStateException("the pool (" + describe + ") is closed; create a new one");
     }
     List<TaskHandle<R>> handles = producer.submitAll(type, arguments, options);
-    List<CompletableFuture<R>> futures = new ArrayList<>(handles.size());
+    List<TaskFuture<R>> futures = new ArrayList<>(handles.size());
     int crashesBefore = crashes();
     for (TaskHandle<R> handle : handles) {
-      PoolFuture<R> future = new PoolFuture<>(handle);
+      TaskFuture<R> future = new TaskFuture<>(handle);
       handle.result().whenComplete((result, error) -> {
         Throwable failure = error == null ? null : unwrap(error);
         if (processes != null && failure instanceof RemoteTaskException remote
@@ -283,36 +286,6 @@ public final class TaskPool implements AutoCloseable {
       futures.add(future);
     }
     return futures;
-  }
-
-  /**
-   * A pool task's future. Cancelling it cancels the task on the master if it has not started (it then never runs);
-   * a running task cannot be cancelled, and the future stays as it is ({@code cancel} returns false).
-   */
-  private static final class PoolFuture<R> extends CompletableFuture<R> {
-    private final TaskHandle<R> handle;
-
-    PoolFuture(TaskHandle<R> handle) {
-      this.handle = handle;
-    }
-
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
-      if (isDone()) {
-        return false;
-      }
-      io.taskmaster.broker.CancelOutcome outcome;
-      try {
-        outcome = handle.cancel();
-      } catch (RuntimeException e) {
-        return false;
-      }
-      return outcome == io.taskmaster.broker.CancelOutcome.CANCELLED && (isCancelled() || cancelLocally());
-    }
-
-    boolean cancelLocally() {
-      return super.cancel(false);
-    }
   }
 
   private static Throwable unwrap(Throwable error) {

@@ -2,6 +2,7 @@ package io.taskmaster.pool;
 
 import io.taskmaster.task.TaskType;
 import io.taskmaster.worker.Handlers;
+import io.taskmaster.worker.TaskContext;
 import io.taskmaster.worker.TaskSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,14 +10,17 @@ import java.util.List;
 /** Handlers for the pool tests, loaded by name in worker processes. */
 public final class PoolTasks implements TaskSet {
   static final TaskType<Integer, Integer> SQUARE = TaskType.of("pool-square", Integer.class, Integer.class);
-  /** Sleeps the given milliseconds, then answers its argument. */
+  /** Reports progress 0 of its argument ("started"), sleeps the given milliseconds, then answers its argument. */
   static final TaskType<Integer, Integer> SLOW = TaskType.of("pool-slow", Integer.class, Integer.class);
   static final TaskType<String, String> BOOM = TaskType.of("pool-boom", String.class, String.class);
   /** Ends its process with the given exit code, as a handler calling System.exit would. */
   static final TaskType<Integer, Integer> EXIT = TaskType.of("pool-exit", Integer.class, Integer.class);
   /** Prints its argument on the worker's stderr. */
   static final TaskType<String, String> SAY = TaskType.of("pool-say", String.class, String.class);
-  /** Spins for the given milliseconds and ignores every interruption: a handler no time limit can stop. */
+  /**
+   * Reports progress 0 of its argument ("started"), then spins for the given milliseconds and ignores every
+   * interruption: a handler no time limit or cancellation can stop.
+   */
   static final TaskType<Integer, Integer> STUBBORN = TaskType.of("pool-stubborn", Integer.class, Integer.class);
   /** Allocates until the heap is gone. */
   static final TaskType<Integer, Integer> HOG = TaskType.of("pool-hog", Integer.class, Integer.class);
@@ -25,6 +29,7 @@ public final class PoolTasks implements TaskSet {
   public void register(Handlers handlers) {
     handlers.on(SQUARE, n -> n * n)
         .on(SLOW, ms -> {
+          TaskContext.current().progress(0, ms, "started");
           Thread.sleep(ms);
           return ms;
         })
@@ -36,6 +41,7 @@ public final class PoolTasks implements TaskSet {
           return text;
         })
         .on(STUBBORN, millis -> {
+          TaskContext.current().progress(0, millis, "started");
           long end = System.nanoTime() + millis * 1_000_000L;
           while (System.nanoTime() < end) {
             Thread.interrupted(); // swallowed, on purpose

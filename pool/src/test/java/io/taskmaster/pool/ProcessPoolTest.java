@@ -68,6 +68,39 @@ class ProcessPoolTest {
   }
 
   @Test
+  void aRunningTaskCancelledByItsCallerIsInterruptedInItsProcess() {
+    try (TaskPool pool = TaskPool.processes(1, PoolTasks.class)) {
+      TaskFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 600_000);
+      List<String> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+      running.onProgress(report -> reports.add(report.message()));
+      Awaitility.await("the task's first report").atMost(WAIT).until(() -> reports.contains("started"));
+      long pid = pool.workerPids().get(0);
+
+      assertThat(running.cancel(true)).isTrue();
+
+      assertThat(pool.apply(PoolTasks.SQUARE, 7)).as("the one process is free again").isEqualTo(49);
+      assertThat(pool.workerPids()).as("interrupted, not killed").containsExactly(pid);
+      assertThat(pool.crashes()).isZero();
+    }
+  }
+
+  @Test
+  void aRunningHandlerThatIgnoresItsCancellationHasItsProcessKilledAndReplaced() {
+    try (TaskPool pool = TaskPool.processes(1, PoolTasks.class)) {
+      TaskFuture<Integer> stubborn = pool.applyAsync(PoolTasks.STUBBORN, 600_000);
+      Awaitility.await("the task's first report").atMost(WAIT).until(() -> stubborn.progress().isPresent());
+      long pid = pool.workerPids().get(0);
+
+      assertThat(stubborn.cancel(true)).isTrue();
+      assertThat(stubborn).isCancelled();
+
+      Awaitility.await("the stuck process replaced").atMost(WAIT).until(() -> pool.crashes() == 1);
+      assertThat(pool.apply(PoolTasks.SQUARE, 8)).as("served by the replacement").isEqualTo(64);
+      assertThat(pool.workerPids()).doesNotContain(pid);
+    }
+  }
+
+  @Test
   void aProcessKilledMidTaskHasItsTaskRunAgainOnAnother() throws Exception {
     try (TaskPool pool = TaskPool.processes(2, PoolTasks.class)) {
       pool.apply(PoolTasks.SQUARE, 1); // both up

@@ -67,17 +67,21 @@ class ThreadPoolTest {
   }
 
   @Test
-  void cancellingTheFutureOfAQueuedTaskCancelsItAndARunningOneRunsOn() {
+  void cancellingAFutureCancelsItsTaskWhetherQueuedOrRunning() {
     try (TaskPool pool = TaskPool.threads(1, new PoolTasks())) {
-      CompletableFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 500);
-      CompletableFuture<Integer> queued = pool.applyAsync(PoolTasks.SQUARE, 6);
-      org.awaitility.Awaitility.await("the slow task runs").atMost(java.time.Duration.ofSeconds(30))
-          .until(() -> !queued.isDone());
-      boolean queuedCancelled = queued.cancel(true);
-      assertThat(queuedCancelled).as("a task not started is cancelled on the master").isTrue();
+      TaskFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 600_000);
+      TaskFuture<Integer> queued = pool.applyAsync(PoolTasks.SQUARE, 6);
+      org.awaitility.Awaitility.await("the slow task's first report").atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> running.progress().isPresent());
+      assertThat(running.progress().orElseThrow().message()).isEqualTo("started");
+
+      assertThat(queued.cancel(true)).as("a task not started is cancelled on the master").isTrue();
       assertThat(queued).isCancelled();
-      assertThat(running.cancel(true)).as("a running task cannot be cancelled").isFalse();
-      assertThat(running.join()).isEqualTo(500);
+      assertThat(running.cancel(true)).as("a running task has its handler interrupted").isTrue();
+      assertThat(running).isCancelled();
+
+      assertThat(pool.apply(PoolTasks.SQUARE, 5)).as("the one thread is free again").isEqualTo(25);
+      assertThat(running.cancel(true)).as("already cancelled").isFalse();
     }
   }
 

@@ -170,11 +170,94 @@ public abstract class BrokerContractTest {
         e -> assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskCancelled"));
     assertThat(later.cancel()).isEqualTo(CancelOutcome.NOT_FOUND);
 
+  }
+
+  @Test
+  void cancellingALeasedTaskAsksItsHolderToStopAndTheTaskEndsCancelled() {
+    Broker broker = broker();
     TaskHandle<Integer> held = Producer.on(broker).submit(SQUARE, 6, SubmitOptions.queue(queue));
     held.accepted().join();
-    Delivery leased = broker().lease(queue, 1, SHORT_WAIT).join().get(0);
-    assertThat(held.cancel()).isEqualTo(CancelOutcome.RUNNING);
-    assertThat(leased.taskId()).isEqualTo(held.id());
+    Broker holder = broker();
+    List<Long> stops = new java.util.concurrent.CopyOnWriteArrayList<>();
+    holder.onCancelRequested(stops::add);
+    Delivery leased = holder.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    assertThat(held.cancel()).isEqualTo(CancelOutcome.STOPPING);
+    Awaitility.await("the stop request").atMost(LONG_WAIT).until(() -> stops.contains(leased.leaseId()));
+    assertThat(held.result()).as("the holder has not answered yet").isNotDone();
+    holder.settle(List.of(Settlement.fail(leased.leaseId(), TaskError.of("java.lang.InterruptedException",
+        "sleep interrupted", "w-holder")))).join();
+
+    assertThatThrownBy(held::join).isInstanceOfSatisfying(RemoteTaskException.class, e -> {
+      assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskCancelled");
+      assertThat(e.remoteMessage()).contains("while it ran");
+      assertThat(e.workerId()).isEqualTo("w-holder");
+    });
+    assertThat(holder.lease(queue, 1, SHORT_WAIT).join()).as("a cancelled task is not tried again").isEmpty();
+    assertThat(held.cancel()).isEqualTo(CancelOutcome.NOT_FOUND);
+  }
+
+  @Test
+  void aCancelledTaskIsNotTriedAgainWhenItsHolderGoesAway() {
+    Broker broker = broker();
+    TaskHandle<Integer> held = Producer.on(broker).submit(SQUARE, 6, SubmitOptions.queue(queue));
+    held.accepted().join();
+    Broker holder = openBroker();
+    holder.lease(queue, 1, SHORT_WAIT).join();
+
+    assertThat(held.cancel()).isEqualTo(CancelOutcome.STOPPING);
+    holder.close();
+
+    assertThatThrownBy(held::join).isInstanceOfSatisfying(RemoteTaskException.class,
+        e -> assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskCancelled"));
+    assertThat(broker().lease(queue, 1, SHORT_WAIT).join()).isEmpty();
+  }
+
+  @Test
+  void aTaskThatFinishesBeforeItsCancellationArrivesKeepsItsResult() {
+    Broker broker = broker();
+    TaskHandle<Integer> held = Producer.on(broker).submit(SQUARE, 6, SubmitOptions.queue(queue));
+    held.accepted().join();
+    Broker holder = broker();
+    Delivery leased = holder.lease(queue, 1, SHORT_WAIT).join().get(0);
+
+    assertThat(held.cancel()).isEqualTo(CancelOutcome.STOPPING);
+    holder.settle(List.of(Settlement.ack(leased.leaseId(), "36".getBytes(StandardCharsets.UTF_8)))).join();
+
+    assertThat(held.join()).isEqualTo(36);
+  }
+
+  @Test
+  void aWorkerInterruptsTheHandlerOfATaskItsProducerCancels() throws InterruptedException {
+    Broker broker = broker();
+    TaskType<Integer, String> patient = TaskType.of("patient", Integer.class, String.class);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger sawCancelled = new AtomicInteger();
+    try (Worker worker = Worker.builder(broker()).queue(queue).id("w-cancel").concurrency(1).handle(patient, seconds -> {
+      started.countDown();
+      try {
+        Thread.sleep(seconds * 1000L);
+      } catch (InterruptedException e) {
+        if (TaskContext.current().isCancelled()) {
+          sawCancelled.incrementAndGet();
+        }
+        throw e;
+      }
+      return "slept";
+    }).start()) {
+      TaskHandle<String> handle = Producer.on(broker).submit(patient, 600, SubmitOptions.queue(queue));
+      assertThat(started.await(LONG_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+      assertThat(handle.cancel()).isEqualTo(CancelOutcome.STOPPING);
+
+      assertThatThrownBy(handle::join).isInstanceOfSatisfying(RemoteTaskException.class, e -> {
+        assertThat(e.remoteType()).isEqualTo("io.taskmaster.TaskCancelled");
+        assertThat(e.workerId()).isEqualTo("w-cancel");
+      });
+      assertThat(sawCancelled).hasValue(1);
+      assertThat(Producer.on(broker).submit(SQUARE, 4, SubmitOptions.queue(queue)).join())
+          .as("the worker goes on, its thread not left interrupted").isEqualTo(16);
+    }
   }
 
   @Test

@@ -32,12 +32,14 @@ public final class CancelCommand extends LoggedCommand {
       CancelOutcome outcome = broker.cancel(taskId).join();
       String message = switch (outcome) {
         case CANCELLED -> "task " + taskId + " cancelled";
-        case RUNNING -> "task " + taskId + " is running on a worker and cannot be cancelled";
+        case STOPPING -> "task " + taskId + " is running; its worker was asked to stop it";
+        case RUNNING -> "task " + taskId + " is running on a client that cannot be asked to stop it (a Python "
+            + "managers client)";
         case NOT_FOUND -> "no pending task " + taskId + " (finished, dead-lettered or never put)";
       };
-      (outcome == CancelOutcome.CANCELLED ? spec.commandLine().getOut() : spec.commandLine().getErr())
-          .println(message);
-      return outcome == CancelOutcome.CANCELLED ? ExitCodes.OK : ExitCodes.FAILED;
+      boolean done = outcome == CancelOutcome.CANCELLED || outcome == CancelOutcome.STOPPING;
+      (done ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(message);
+      return done ? ExitCodes.OK : ExitCodes.FAILED;
     }
   }
 }

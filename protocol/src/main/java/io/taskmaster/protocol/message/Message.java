@@ -163,6 +163,16 @@ public sealed interface Message {
     }
   }
 
+  /**
+   * Pushed with request id 0 to the client holding a lease whose task its producer cancelled: the worker should
+   * stop the handler, then fail or release the lease.
+   */
+  record StopTask(long leaseId) implements Message {
+    public Opcode opcode() {
+      return Opcode.STOP_TASK;
+    }
+  }
+
   record Extended(List<SettleStatus> statuses) implements Message {
     public Opcode opcode() {
       return Opcode.EXTENDED;

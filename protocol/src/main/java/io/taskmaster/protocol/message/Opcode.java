@@ -35,6 +35,8 @@ public enum Opcode {
   PROGRESSED(0x9C),
   /** Pushed by the server (request id 0): a progress report of a task the client waits for. */
   PROGRESS_UPDATE(0xC0),
+  /** Pushed by the server (request id 0) to the holder of a lease whose task was cancelled: stop it. */
+  STOP_TASK(0xC1),
   ERROR(0xFF);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

@@ -92,6 +92,7 @@ public final class MessageCodec {
         out.writeLong(progress.total());
         writeText(out, progress.message());
       }
+      case STOP_TASK -> out.writeLong(((Message.StopTask) message).leaseId());
       case DEAD_LIST -> {
         Message.DeadList list = (Message.DeadList) message;
         writeString(out, list.queue());
@@ -270,6 +271,7 @@ public final class MessageCodec {
       case PROGRESSED -> new Message.Progressed(readStatus(in));
       case PROGRESS_UPDATE -> new Message.ProgressUpdate(new io.taskmaster.broker.TaskProgress(readString(in),
           readProgressCount(in), readProgressCount(in), readText(in)));
+      case STOP_TASK -> new Message.StopTask(in.readLong());
       case DEAD_LIST -> new Message.DeadList(readString(in), in.readInt(), in.readInt());
       case DEAD_RETRY -> new Message.DeadRetry(readString(in), readStrings(in));
       case DEAD_PURGE -> new Message.DeadPurge(readString(in));

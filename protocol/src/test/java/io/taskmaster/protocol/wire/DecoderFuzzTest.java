@@ -321,6 +321,7 @@ class DecoderFuzzTest {
         case PROGRESSED -> new Message.Progressed(SettleStatus.values()[r.nextInt(SettleStatus.values().length)]);
         case PROGRESS_UPDATE -> new Message.ProgressUpdate(new io.taskmaster.broker.TaskProgress(text(r, 0, 12),
             r.nextLong(Long.MAX_VALUE), r.nextLong(Long.MAX_VALUE), text(r, 0, 20)));
+        case STOP_TASK -> new Message.StopTask(r.nextLong());
         case DEAD_LIST -> new Message.DeadList(text(r, 0, 12), r.nextInt(), r.nextInt());
         case DEAD_RETRY -> new Message.DeadRetry(text(r, 0, 12), list(r, 4, () -> text(r, 0, 12)));
         case DEAD_PURGE -> new Message.DeadPurge(text(r, 0, 12));
@@ -329,7 +330,8 @@ class DecoderFuzzTest {
                 bytes(r, r.nextInt(48))), atLeastOneError(r), java.time.Instant.ofEpochMilli(r.nextLong(1L << 50))))));
         case DEAD_RETRIED -> new Message.DeadRetried(r.nextLong());
         case CANCEL -> new Message.Cancel(text(r, 0, 12));
-        case CANCELLED -> new Message.Cancelled(io.taskmaster.broker.CancelOutcome.values()[r.nextInt(3)]);
+        case CANCELLED -> new Message.Cancelled(io.taskmaster.broker.CancelOutcome.values()[r.nextInt(
+            io.taskmaster.broker.CancelOutcome.values().length)]);
         case DEAD_PURGED -> new Message.DeadPurged(r.nextLong());
         case EXTENDED -> new Message.Extended(list(r, 6, () -> SettleStatus.values()[r.nextInt(
             SettleStatus.values().length)]));

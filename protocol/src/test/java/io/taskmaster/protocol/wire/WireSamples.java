@@ -53,6 +53,8 @@ final class WireSamples {
         new Message.Progress(Long.MAX_VALUE, 0, 0, ""),
         new Message.Progressed(SettleStatus.UNKNOWN_LEASE),
         new Message.ProgressUpdate(new io.taskmaster.broker.TaskProgress("task-1", 5, 0, "é")),
+        new Message.StopTask(Long.MAX_VALUE),
+        new Message.StopTask(1L),
         new Message.DeadList("emails", 0, 100),
         new Message.DeadRetry("emails", List.of("task-1", "task-2")),
         new Message.DeadRetry("emails", List.of()),
@@ -69,6 +71,7 @@ final class WireSamples {
                 9, 1000, 1_764_000_000_000L, 0xFFFF_FFFFL, "nightly-report-ü")))),
         new Message.Cancel("task-3"),
         new Message.Cancelled(io.taskmaster.broker.CancelOutcome.RUNNING),
+        new Message.Cancelled(io.taskmaster.broker.CancelOutcome.STOPPING),
         new Message.Lease("emails", 10, 30_000),
         new Message.Lease("q", Integer.MAX_VALUE, -1),
         new Message.Settle(List.of(

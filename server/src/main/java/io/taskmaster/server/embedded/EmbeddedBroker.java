@@ -45,9 +45,18 @@ public final class EmbeddedBroker implements Broker {
   private final long owner = io.taskmaster.server.engine.Owners.next();
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  private final List<java.util.function.LongConsumer> stopListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   public EmbeddedBroker(QueueEngine engine, String name) {
     this.engine = engine;
     this.name = name;
+    engine.onCancelRequested(owner, leaseId -> stopListeners.forEach(listener -> listener.accept(leaseId)));
+  }
+
+  @Override
+  public void onCancelRequested(java.util.function.LongConsumer listener) {
+    stopListeners.add(listener);
   }
 
   /**

@@ -32,6 +32,12 @@ public sealed interface EngineChange {
   /** A task is settled for good: acknowledged or cancelled. {@code result} is null when nothing is kept. */
   record Done(String taskId, TaskResult result, long atEpochMillis) implements EngineChange {}
 
+  /**
+   * The producer cancelled a task while a worker held it: whatever becomes of that delivery, the task does not run
+   * again (its worker may still finish it, with its result).
+   */
+  record CancelRequested(String taskId) implements EngineChange {}
+
   /** A dead letter went back to its queue with fresh attempts. */
   record DeadRetried(String taskId) implements EngineChange {}
 
@@ -40,10 +46,11 @@ public sealed interface EngineChange {
 
   /**
    * The whole state of a pending task, written by a checkpoint: replaces whatever came before it for that task.
-   * {@code leased} tells that it was out with a consumer when the checkpoint saw it.
+   * {@code leased} tells that it was out with a consumer when the checkpoint saw it; {@code cancelRequested} that its
+   * producer cancelled it meanwhile.
    */
-  record TaskSnapshot(TaskMessage task, int deliveries, List<TaskError> errors, long runAtEpochMillis, boolean leased)
-      implements EngineChange {}
+  record TaskSnapshot(TaskMessage task, int deliveries, List<TaskError> errors, long runAtEpochMillis, boolean leased,
+      boolean cancelRequested) implements EngineChange {}
 
   /** A dead letter, written by a checkpoint. */
   record DeadSnapshot(DeadLetter dead) implements EngineChange {}

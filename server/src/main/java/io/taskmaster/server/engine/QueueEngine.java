@@ -89,6 +89,8 @@ public final class QueueEngine {
   private final Map<String, String> uniqueKeys = new HashMap<>();
   private final Map<Long, StoredTask> leases = new HashMap<>();
   private final Map<String, List<ResultWaiter>> resultWaiters = new HashMap<>();
+  /** Who tells each owner's worker to stop a task it holds; owners without one cannot be asked. */
+  private final Map<Long, java.util.function.LongConsumer> stopRequests = new HashMap<>();
   private final ResultStore results;
   private long lastLeaseId;
   /** Estimated memory of the pending tasks and dead letters; with the results', bounded by maxHeldBytes. */
@@ -318,6 +320,12 @@ public final class QueueEngine {
         }
         leases.remove(settlement.leaseId());
         statuses.add(SettleStatus.OK);
+        if (task.cancelRequested && !(settlement instanceof Settlement.Ack)) {
+          // It stopped as asked (or was given back): it ends here, as cancelled.
+          String workerId = settlement instanceof Settlement.Fail fail ? fail.error().workerId() : "";
+          finishCancelled(task, workerId, now, effects);
+          continue;
+        }
         if (settlement instanceof Settlement.Release) {
           // Given back untried (a worker shutting down, a lease that arrived too late): not an attempt.
           task.deliveries--;
@@ -525,6 +533,7 @@ public final class QueueEngine {
           }
         }
       }
+      stopRequests.remove(owner);
       resultWaiters.values().forEach(list -> list.removeIf(waiter -> waiter.owner == owner));
       resultWaiters.values().removeIf(List::isEmpty);
       returnLost(owned, TaskError.of("io.taskmaster.WorkerLost", "the worker's connection closed before it settled "
@@ -554,6 +563,13 @@ public final class QueueEngine {
       returned = new ArrayList<>(leases.values());
       returned.sort(Comparator.comparingLong(task -> task.leaseId));
       leases.clear();
+      long now = ticker.nanos();
+      for (StoredTask task : returned) {
+        if (task.cancelRequested) {
+          finishCancelled(task, "", now, effects);
+        }
+      }
+      returned.removeIf(task -> task.cancelRequested);
       for (StoredTask task : returned) {
         task.deliveries--;
         log.append(new EngineChange.Returned(task.message.id(), task.deliveries, null, 0));
@@ -594,6 +610,10 @@ public final class QueueEngine {
   private void returnLost(List<StoredTask> tasks, TaskError why, long now, List<Runnable> effects) {
     List<StoredTask> again = new ArrayList<>(tasks.size());
     for (StoredTask task : tasks) {
+      if (task.cancelRequested) {
+        finishCancelled(task, "", now, effects);
+        continue;
+      }
       task.recordError(why);
       if (task.deliveries < attemptsAllowed(task)) {
         log.append(new EngineChange.Returned(task.message.id(), task.deliveries, why, 0));
@@ -623,8 +643,23 @@ public final class QueueEngine {
   }
 
   /**
-   * Cancels a task that has not started (ready, or waiting for its start time or a retry). Its waiters get a
-   * TaskCancelled failure.
+   * Has {@code listener} called with the lease id of each task {@code owner} holds whose producer cancels it, so
+   * that its worker stops the handler. The listener is dropped when the owner disconnects. A task held by an owner
+   * without one cannot be stopped ({@link CancelOutcome#RUNNING}).
+   */
+  public void onCancelRequested(long owner, java.util.function.LongConsumer listener) {
+    lock.lock();
+    try {
+      stopRequests.put(owner, listener);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Cancels a task. One that has not started (ready, or waiting for its start time or a retry) is done at once: its
+   * waiters get a TaskCancelled failure. One that is leased is marked so that it never runs again, and its owner
+   * is asked to stop it; it ends as cancelled when its worker fails or gives it back, or loses it.
    */
   public CancelOutcome cancel(String taskId) {
     List<Runnable> effects = new ArrayList<>();
@@ -635,7 +670,17 @@ public final class QueueEngine {
         return CancelOutcome.NOT_FOUND;
       }
       if (task.leaseId != 0) {
-        return CancelOutcome.RUNNING;
+        java.util.function.LongConsumer stopper = stopRequests.get(task.leaseOwner);
+        if (stopper == null) {
+          return CancelOutcome.RUNNING;
+        }
+        if (!task.cancelRequested) {
+          task.cancelRequested = true;
+          log.append(new EngineChange.CancelRequested(taskId));
+        }
+        long leaseId = task.leaseId;
+        effects.add(() -> stopper.accept(leaseId));
+        return CancelOutcome.STOPPING;
       }
       if (task.delayed) {
         task.delayed = false;
@@ -650,9 +695,20 @@ public final class QueueEngine {
       complete(cancelled, ticker.nanos(), effects);
     } finally {
       lock.unlock();
+      effects.forEach(Runnable::run);
     }
-    effects.forEach(Runnable::run);
     return CancelOutcome.CANCELLED;
+  }
+
+  /** A task cancelled while it was leased ends: its waiters get a TaskCancelled failure. */
+  private void finishCancelled(StoredTask task, String workerId, long now, List<Runnable> effects) {
+    int attempt = task.deliveries;
+    task.makeReady();
+    forget(task);
+    TaskResult cancelled = TaskResult.failure(task.message.id(), TaskError.of("io.taskmaster.TaskCancelled",
+        "the task was cancelled while it ran (attempt " + attempt + ")", workerId));
+    log.append(new EngineChange.Done(task.message.id(), cancelled, wallClock.millis()));
+    complete(cancelled, now, effects);
   }
 
   private int attemptsAllowed(StoredTask task) {
@@ -741,6 +797,7 @@ public final class QueueEngine {
         live.put(pending.task().id(), task);
         taskBytes += heldSize(pending.task());
         holdKey(task);
+        task.cancelRequested = pending.cancelRequested();
         if (pending.leased()) {
           lost.add(task);
         } else if (pending.runAtEpochMillis() > wallNow) {
@@ -807,7 +864,8 @@ public final class QueueEngine {
             long runAt = task.delayed
                 ? wallNow + Math.max(1, TimeUnit.NANOSECONDS.toMillis(task.notBeforeNanos - now)) : 0;
             log.append(new EngineChange.TaskSnapshot(task.message, task.deliveries,
-                task.errors == null ? List.of() : List.copyOf(task.errors), runAt, task.leaseId != 0));
+                task.errors == null ? List.of() : List.copyOf(task.errors), runAt, task.leaseId != 0,
+                task.cancelRequested));
             written++;
           }
         }

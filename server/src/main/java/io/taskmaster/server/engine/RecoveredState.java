@@ -19,7 +19,8 @@ public record RecoveredState(List<PendingTask> pending, List<DeadLetter> dead, L
    * was lost and counts as an attempt.
    */
   public record PendingTask(
-      TaskMessage task, int deliveries, List<TaskError> errors, long runAtEpochMillis, boolean leased) {}
+      TaskMessage task, int deliveries, List<TaskError> errors, long runAtEpochMillis, boolean leased,
+      boolean cancelRequested) {}
 
   public record StoredResult(TaskResult result, long storedAtEpochMillis) {}
 

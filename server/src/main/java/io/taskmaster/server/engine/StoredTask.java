@@ -21,6 +21,8 @@ final class StoredTask {
   boolean delayed;
   /** The errors of failed attempts, oldest first; null until the first. */
   List<TaskError> errors;
+  /** Its producer cancelled it while it was leased: it is not tried again, whatever becomes of that delivery. */
+  boolean cancelRequested;
 
   StoredTask(TaskMessage message) {
     this.message = message;

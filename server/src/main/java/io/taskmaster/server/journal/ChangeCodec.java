@@ -27,6 +27,10 @@ final class ChangeCodec {
   static final int TASK_SNAPSHOT = 8;
   static final int DEAD_SNAPSHOT = 9;
   static final int RESULT_SNAPSHOT = 10;
+  static final int CANCEL_REQUESTED = 11;
+  /** Flags of a task snapshot. */
+  private static final int SNAPSHOT_LEASED = 1;
+  private static final int SNAPSHOT_CANCEL_REQUESTED = 2;
 
   private ChangeCodec() {}
 
@@ -54,6 +58,9 @@ final class ChangeCodec {
       out.putString(done.taskId());
       putResult(done.result(), out);
       out.putLong(done.atEpochMillis());
+    } else if (change instanceof EngineChange.CancelRequested cancel) {
+      out.putByte(CANCEL_REQUESTED);
+      out.putString(cancel.taskId());
     } else if (change instanceof EngineChange.DeadRetried retried) {
       out.putByte(DEAD_RETRIED);
       out.putString(retried.taskId());
@@ -66,7 +73,8 @@ final class ChangeCodec {
       out.putInt(snapshot.deliveries());
       putErrors(snapshot.errors(), out);
       out.putLong(snapshot.runAtEpochMillis());
-      out.putByte(snapshot.leased() ? 1 : 0);
+      out.putByte((snapshot.leased() ? SNAPSHOT_LEASED : 0)
+          | (snapshot.cancelRequested() ? SNAPSHOT_CANCEL_REQUESTED : 0));
     } else if (change instanceof EngineChange.DeadSnapshot snapshot) {
       out.putByte(DEAD_SNAPSHOT);
       putTask(snapshot.dead().task(), out);
@@ -92,8 +100,16 @@ final class ChangeCodec {
       case DONE -> change = new EngineChange.Done(in.getString(), getResult(in), in.getLong());
       case DEAD_RETRIED -> change = new EngineChange.DeadRetried(in.getString());
       case DEAD_PURGED -> change = new EngineChange.DeadPurged(in.getString());
-      case TASK_SNAPSHOT -> change = new EngineChange.TaskSnapshot(getTask(in), in.getInt(), getErrors(in),
-          in.getLong(), in.getByte() == 1);
+      case TASK_SNAPSHOT -> {
+        TaskMessage task = getTask(in);
+        int deliveries = in.getInt();
+        List<TaskError> errors = getErrors(in);
+        long runAt = in.getLong();
+        int flags = in.getByte();
+        change = new EngineChange.TaskSnapshot(task, deliveries, errors, runAt, (flags & SNAPSHOT_LEASED) != 0,
+            (flags & SNAPSHOT_CANCEL_REQUESTED) != 0);
+      }
+      case CANCEL_REQUESTED -> change = new EngineChange.CancelRequested(in.getString());
       case DEAD_SNAPSHOT -> change = new EngineChange.DeadSnapshot(
           new DeadLetter(getTask(in), getErrors(in), Instant.ofEpochMilli(in.getLong())));
       case RESULT_SNAPSHOT -> change = new EngineChange.ResultSnapshot(getResult(in), in.getLong());

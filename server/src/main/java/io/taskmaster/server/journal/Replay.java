@@ -25,6 +25,7 @@ final class Replay implements Consumer<EngineChange> {
     final List<TaskError> errors;
     long runAtEpochMillis;
     boolean leased;
+    boolean cancelRequested;
 
     Pending(TaskMessage task, int deliveries, List<TaskError> errors, long runAtEpochMillis, boolean leased) {
       this.task = task;
@@ -62,6 +63,11 @@ final class Replay implements Consumer<EngineChange> {
         }
         task.runAtEpochMillis = returned.runAtEpochMillis();
       }
+    } else if (change instanceof EngineChange.CancelRequested cancel) {
+      Pending task = pending.get(cancel.taskId());
+      if (task != null) {
+        task.cancelRequested = true;
+      }
     } else if (change instanceof EngineChange.Dead died) {
       Pending task = pending.remove(died.taskId());
       if (task != null) {
@@ -86,8 +92,10 @@ final class Replay implements Consumer<EngineChange> {
     } else if (change instanceof EngineChange.TaskSnapshot snapshot) {
       String id = snapshot.task().id();
       pending.remove(id);
-      pending.put(id, new Pending(snapshot.task(), snapshot.deliveries(), snapshot.errors(),
-          snapshot.runAtEpochMillis(), snapshot.leased()));
+      Pending task = new Pending(snapshot.task(), snapshot.deliveries(), snapshot.errors(),
+          snapshot.runAtEpochMillis(), snapshot.leased());
+      task.cancelRequested = snapshot.cancelRequested();
+      pending.put(id, task);
     } else if (change instanceof EngineChange.DeadSnapshot snapshot) {
       String id = snapshot.dead().task().id();
       dead.remove(id);
@@ -106,7 +114,7 @@ final class Replay implements Consumer<EngineChange> {
     List<RecoveredState.PendingTask> tasks = new ArrayList<>(pending.size());
     for (Pending task : pending.values()) {
       tasks.add(new RecoveredState.PendingTask(task.task, task.deliveries, List.copyOf(task.errors),
-          task.runAtEpochMillis, task.leased));
+          task.runAtEpochMillis, task.leased, task.cancelRequested));
     }
     return new RecoveredState(tasks, new ArrayList<>(dead.values()), new ArrayList<>(results.values()));
   }

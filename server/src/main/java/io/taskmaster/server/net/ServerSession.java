@@ -138,6 +138,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     state = State.READY;
     endHandshake();
     ctx.pipeline().get(FrameDecoder.class).authenticated();
+    // A producer's cancel of a task this client holds reaches its worker as a push.
+    server.engine.onCancelRequested(owner, leaseId -> outbox.send(new Envelope(0, new Message.StopTask(leaseId))));
     log.debug("client {} connected", peer);
   }
 

@@ -2,7 +2,9 @@ package io.taskmaster.server.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.TaskResult;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskOptions;
@@ -37,6 +39,36 @@ class QueueEngineOptionsTest {
     List<Delivery> leased = new ArrayList<>();
     engine.lease(1, "q", 100, false, leased::addAll);
     return leased.stream().map(Delivery::taskId).toList();
+  }
+
+  @Test
+  void aLeasedTaskIsStoppedOnlyThroughAnOwnerThatCanBeAsked() {
+    put("python", TaskOptions.DEFAULTS);
+    assertThat(leaseAll()).containsExactly("python");
+    assertThat(engine.cancel("python")).as("owner 1 registered no stop listener").isEqualTo(CancelOutcome.RUNNING);
+
+    List<Long> stops = new ArrayList<>();
+    engine.onCancelRequested(2, stops::add);
+    put("java", TaskOptions.DEFAULTS);
+    List<Delivery> leased = new ArrayList<>();
+    engine.lease(2, "q", 1, false, leased::addAll);
+    assertThat(engine.cancel("java")).isEqualTo(CancelOutcome.STOPPING);
+    assertThat(engine.cancel("java")).as("asked again, the owner is told again").isEqualTo(CancelOutcome.STOPPING);
+    assertThat(stops).containsExactly(leased.get(0).leaseId(), leased.get(0).leaseId());
+
+    now.addAndGet(Duration.ofMinutes(5).toNanos()); // the lease runs out: the task ends, it is not handed out again
+    engine.expireLeases();
+    List<TaskResult> results = new ArrayList<>();
+    engine.awaitResult(3, "java", results::add);
+    assertThat(results).singleElement().satisfies(result ->
+        assertThat(result.error().type()).isEqualTo("io.taskmaster.TaskCancelled"));
+    assertThat(leaseAll()).as("the other task, whose cancellation could not be asked, comes back")
+        .containsExactly("python");
+
+    engine.disconnect(2);
+    put("after", TaskOptions.DEFAULTS);
+    engine.lease(2, "q", 1, false, leased::addAll);
+    assertThat(engine.cancel("after")).as("a disconnected owner's listener is gone").isEqualTo(CancelOutcome.RUNNING);
   }
 
   @Test

@@ -107,6 +107,24 @@ class JournalRecoveryTest {
   }
 
   @Test
+  void aTaskCancelledWhileLeasedEndsCancelledAfterACrashOrACheckpoint() throws Exception {
+    try (JournaledEngine first = JournaledEngine.open(JournalSettings.in(dir))) {
+      first.engine.onCancelRequested(JournaledEngine.WORKER, leaseId -> { });
+      first.put(task("before-checkpoint", "q"), task("after-checkpoint", "q"), task("other", "q"));
+      first.lease("q", 2);
+      assertThat(first.engine.cancel("before-checkpoint")).isEqualTo(io.taskmaster.broker.CancelOutcome.STOPPING);
+      first.journal.checkpoint(first.engine); // a snapshot carries the first cancellation; the second is a record after it
+      assertThat(first.engine.cancel("after-checkpoint")).isEqualTo(io.taskmaster.broker.CancelOutcome.STOPPING);
+      JournaledEngine.await(first.engine.durable());
+    } // a crash: the leases were never settled
+    try (JournaledEngine second = JournaledEngine.open(JournalSettings.in(dir))) {
+      assertThat(second.result("before-checkpoint").error().type()).isEqualTo("io.taskmaster.TaskCancelled");
+      assertThat(second.result("after-checkpoint").error().type()).isEqualTo("io.taskmaster.TaskCancelled");
+      assertThat(second.lease("q", 10)).extracting(Delivery::taskId).containsExactly("other");
+    }
+  }
+
+  @Test
   void deadLettersRetriedAndPurgedStaySo() {
     try (JournaledEngine first = JournaledEngine.open(JournalSettings.in(dir))) {
       for (String id : List.of("d1", "d2", "d3")) {
