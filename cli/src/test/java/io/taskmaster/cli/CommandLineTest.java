@@ -246,5 +246,10 @@ class CommandLineTest {
     JavaProcess bad = taskmaster(Map.of(), "submit", "--type", "square", "--no-such-option");
     assertThat(bad.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
     assertThat(bad.stderr()).contains("--no-such-option");
+
+    JavaProcess badPrefetch = taskmaster(Map.of(), "worker", "--prefetch", "lots", "--connect",
+        "taskmaster://127.0.0.1:1");
+    assertThat(badPrefetch.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(badPrefetch.stderr()).contains("--prefetch 'lots'").contains("auto");
   }
 }

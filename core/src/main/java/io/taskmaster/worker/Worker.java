@@ -59,6 +59,12 @@ public final class Worker implements AutoCloseable {
   private static final int SETTLE_BATCH = 64;
   /** The longest a finished task's outcome waits for others to share its settle request. */
   private static final long SETTLE_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** With adaptive prefetch: about how much work a worker leases ahead, per task it runs at once. */
+  private static final long PREFETCH_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** With adaptive prefetch: how long a task leased ahead may wait behind others before it is given back. */
+  private static final long GIVE_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** With adaptive prefetch: the most tasks leased ahead, per task run at once. */
+  static final int MAX_ADAPTIVE_PREFETCH = 256;
   /** How long one lease request waits on the broker before it comes back empty and is sent again. */
   private static final Duration LEASE_POLL = Duration.ofSeconds(2);
 
@@ -69,6 +75,13 @@ public final class Worker implements AutoCloseable {
   private final Concurrency mode;
   private final int concurrency;
   private final Semaphore permits;
+  /** Tasks leased ahead: fixed, or adaptive (see {@link Builder#adaptivePrefetch()}). */
+  private final int prefetch;
+  private final boolean adaptivePrefetch;
+  /** Counts the times finished tasks gave their permits back, so that a lease is never left unsent. */
+  private final AtomicLong freed = new AtomicLong();
+  /** A moving average of how long handlers run (ns); 0 until the first has run. */
+  private volatile long averageRunNanos;
   private final ExecutorService executor;
   /** Leased tasks not yet settled, by lease id, with when their lease was last renewed. */
   private final Map<Long, Held> inHand = new ConcurrentHashMap<>();
@@ -91,7 +104,9 @@ public final class Worker implements AutoCloseable {
     this.stuckGrace = builder.stuckGrace;
     this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
-    this.permits = new Semaphore(concurrency + builder.prefetch);
+    this.adaptivePrefetch = builder.adaptivePrefetch;
+    this.prefetch = adaptivePrefetch ? MAX_ADAPTIVE_PREFETCH * concurrency : builder.prefetch;
+    this.permits = new Semaphore(concurrency + prefetch);
     this.executor = TaskExecutors.create(mode, concurrency, id);
   }
 
@@ -132,28 +147,45 @@ public final class Worker implements AutoCloseable {
   /** A task in hand. */
   private static final class Held {
     final Delivery delivery;
+    /** When this worker got the task (System.nanoTime). */
+    final long receivedNanos;
     /** When the lease was granted or last extended (System.nanoTime). */
     volatile long renewedNanos;
+    /** Taken by whoever deals with the task first: the thread that runs it, or a give-back of a waiting one. */
+    private final AtomicBoolean claimed = new AtomicBoolean();
     /** Set when an extension was refused: another worker has the task; its handler may stop early. */
     volatile boolean lost;
     /** Set when its producer cancelled it: the handler is interrupted, or never starts. */
     volatile boolean cancelled;
     /** The thread running the handler, while it runs; guarded by this. */
     private Thread runner;
+    /** When the handler started (System.nanoTime), while it runs; 0 otherwise. */
+    volatile long startedNanos;
 
     Held(Delivery delivery, long renewedNanos) {
       this.delivery = delivery;
+      this.receivedNanos = renewedNanos;
       this.renewedNanos = renewedNanos;
+    }
+
+    boolean claim() {
+      return claimed.compareAndSet(false, true);
+    }
+
+    boolean waiting() {
+      return !claimed.get();
     }
 
     synchronized void started() {
       runner = Thread.currentThread();
+      startedNanos = System.nanoTime();
     }
 
     /** Ends the run on this thread; an interrupt meant for this task must not reach the next one. */
     void finished() {
       synchronized (this) {
         runner = null;
+        startedNanos = 0;
       }
       if (cancelled) {
         Thread.interrupted();
@@ -191,6 +223,9 @@ public final class Worker implements AutoCloseable {
    */
   private void extendLeases() {
     long now = System.nanoTime();
+    if (adaptivePrefetch) {
+      giveBackStale(now);
+    }
     List<Held> due = inHand.values().stream().filter(held -> held.due(now)).toList();
     if (due.isEmpty()) {
       return;
@@ -263,14 +298,15 @@ public final class Worker implements AutoCloseable {
 
     void pump() {
       while (running && inFlight.compareAndSet(false, true)) {
-        int wanted = permits.drainPermits();
+        long freedBefore = freed.get();
+        int wanted = limitPrefetch(permits.drainPermits());
         if (wanted > 0) {
           broker.lease(queue, wanted, LEASE_POLL).whenComplete((leased, error) -> onLeased(wanted, leased, error));
           return;
         }
         inFlight.set(false);
-        // A permit released between the drain and the reset saw inFlight set and left the lease to us.
-        if (permits.availablePermits() == 0) {
+        // A task that finished between the drain and the reset saw inFlight set and left the lease to us.
+        if (freed.get() == freedBefore) {
           return;
         }
       }
@@ -296,6 +332,7 @@ public final class Worker implements AutoCloseable {
       }
       backoff.reset();
       permits.release(wanted - leased.size());
+      leased = keepWhatFits(leased);
       // Up to `concurrency` tasks run side by side; prefetched ones beyond that run in turn behind them, in runs
       // whose outcomes are settled together.
       int runs = Math.min(concurrency, leased.size());
@@ -323,7 +360,87 @@ public final class Worker implements AutoCloseable {
       }
       releaseAll(batch);
       permits.release(batch.size());
+      freed.incrementAndGet();
     }
+  }
+
+  /**
+   * With adaptive prefetch, of the {@code free} permits just drained keeps those that bring the tasks in hand up to
+   * what the worker runs in about {@link #PREFETCH_BUDGET_NANOS} per thread (and no fewer than it runs at once),
+   * and gives the rest back. So many short tasks come a batch per round trip, while long ones (or ones not yet
+   * timed) are leased only as threads free up and are left to other workers meanwhile.
+   */
+  private int limitPrefetch(int free) {
+    if (!adaptivePrefetch || free == 0) {
+      return free;
+    }
+    long held = concurrency + prefetch - free - permits.availablePermits();
+    int wanted = (int) Math.max(0, Math.min(free, concurrency + ahead() - held));
+    permits.release(free - wanted);
+    return wanted;
+  }
+
+  /**
+   * How many tasks to hold beyond those running: a millisecond of work per thread at the average run time, or at
+   * the time the longest handler in hand has run so far if that is longer (a long task after short ones: nothing).
+   */
+  private long ahead() {
+    long now = System.nanoTime();
+    long longest = 0;
+    for (Held held : inHand.values()) {
+      long started = held.startedNanos;
+      if (started != 0) {
+        longest = Math.max(longest, now - started);
+      }
+    }
+    long average = Math.max(averageRunNanos, longest);
+    return average == 0 ? 0 : Math.min(prefetch, concurrency * (PREFETCH_BUDGET_NANOS / Math.max(1, average)));
+  }
+
+  /**
+   * With adaptive prefetch, of the tasks a lease brought keeps those that fit what {@link #ahead()} allows now, and
+   * releases the rest untried: a lease asked for while handlers were short may arrive once a long one runs.
+   */
+  private List<Delivery> keepWhatFits(List<Delivery> leased) {
+    if (!adaptivePrefetch || leased.size() <= concurrency) {
+      return leased;
+    }
+    long keep = Math.max(concurrency - inHand.size(), Math.max(0, concurrency + ahead() - inHand.size()));
+    if (leased.size() <= keep) {
+      return leased;
+    }
+    List<Delivery> excess = leased.subList((int) keep, leased.size());
+    releaseAll(excess);
+    permits.release(excess.size()); // not counted as freed: no lease is sent for them until a task finishes
+    return leased.subList(0, (int) keep);
+  }
+
+  /**
+   * Adaptive prefetch guessed from short tasks, and a long one came: the tasks leased ahead that still wait behind
+   * it are released, untried, for idle workers to take. The worker takes no more until a task finishes and its
+   * time has corrected the guess.
+   */
+  private void giveBackStale(long now) {
+    List<Delivery> stale = new ArrayList<>();
+    for (Held held : inHand.values()) {
+      if (held.waiting() && now - held.receivedNanos > GIVE_BACK_NANOS && held.claim()) {
+        stale.add(held.delivery);
+      }
+    }
+    if (stale.isEmpty()) {
+      return;
+    }
+    stale.forEach(delivery -> inHand.remove(delivery.leaseId()));
+    log.debug("worker {}: {} task(s) leased ahead waited over {} ms behind longer ones; released to other workers",
+        id, stale.size(), TimeUnit.NANOSECONDS.toMillis(GIVE_BACK_NANOS));
+    releaseAll(stale);
+    permits.release(stale.size()); // not counted as freed: no lease is sent for them until a task finishes
+  }
+
+  /** Folds a handler's run time into the moving average that adaptive prefetch reads. */
+  private void timed(long nanos) {
+    long average = averageRunNanos;
+    averageRunNanos = average == 0 ? Math.max(1, nanos) : Math.max(1, average + (nanos - average) / 8);
   }
 
   /**
@@ -336,8 +453,11 @@ public final class Worker implements AutoCloseable {
     List<Settlement> outcomes = new ArrayList<>();
     long oldest = 0;
     for (Delivery delivery : batch) {
-      MDC.put("taskId", delivery.taskId());
       Held held = inHand.get(delivery.leaseId());
+      if (held != null && !held.claim()) {
+        continue; // given back while it waited: another worker has it
+      }
+      MDC.put("taskId", delivery.taskId());
       if (held != null) {
         held.started();
       }
@@ -352,7 +472,9 @@ public final class Worker implements AutoCloseable {
         if (held != null && held.cancelled) {
           outcome = cancelled(delivery); // cancelled while it waited behind others: it never starts
         } else {
+          long started = System.nanoTime();
           outcome = delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery);
+          timed(System.nanoTime() - started);
         }
         if (held != null && held.cancelled && outcome instanceof Settlement.Fail) {
           outcome = cancelled(delivery);
@@ -400,6 +522,7 @@ public final class Worker implements AutoCloseable {
     });
     done.forEach(delivery -> inHand.remove(delivery.leaseId()));
     permits.release(done.size());
+    freed.incrementAndGet();
     leaser.pump();
   }
 
@@ -587,6 +710,7 @@ public final class Worker implements AutoCloseable {
     private Concurrency mode = Concurrency.CPU_BOUND;
     private int concurrency;
     private int prefetch;
+    private boolean adaptivePrefetch;
 
     private Builder(Broker broker) {
       this.broker = Objects.requireNonNull(broker, "broker");
@@ -643,6 +767,18 @@ public final class Worker implements AutoCloseable {
         throw new IllegalArgumentException("prefetch must not be negative, was " + prefetch);
       }
       this.prefetch = prefetch;
+      this.adaptivePrefetch = false;
+      return this;
+    }
+
+    /**
+     * Leases ahead as many tasks as this worker runs in about a millisecond per thread, judged from a moving
+     * average of its handlers' run times (none until it has timed one, at most 256 per thread): tiny tasks come a
+     * batch per round trip, tasks of a millisecond or more one per free thread, so they are not held back from
+     * other workers. What a process pool's workers do.
+     */
+    public Builder adaptivePrefetch() {
+      this.adaptivePrefetch = true;
       return this;
     }
 

@@ -49,9 +49,10 @@ public final class WorkerCommand extends LoggedCommand {
       description = "Tasks run at once (default: cores for cpu mode, 1000 for io mode).")
   Integer concurrency;
 
-  @Option(names = "--prefetch", paramLabel = "N", defaultValue = "0",
-      description = "Tasks leased ahead of those running; worth it for many short tasks (default: ${DEFAULT-VALUE}).")
-  int prefetch;
+  @Option(names = "--prefetch", paramLabel = "N|auto", defaultValue = "0",
+      description = "Tasks leased ahead of those running; worth it for many short tasks. auto: about a millisecond "
+          + "of work per thread, judged from the tasks run so far (default: ${DEFAULT-VALUE}).")
+  String prefetch;
 
   @Option(names = "--mode", defaultValue = "cpu",
       description = "cpu: platform threads, one per core; io: virtual threads on JDK 21+ (default: ${DEFAULT-VALUE}).")
@@ -95,6 +96,7 @@ public final class WorkerCommand extends LoggedCommand {
   @Override
   int execute() throws Exception {
     Termination termination = Termination.install();
+    java.util.function.Consumer<Worker.Builder> prefetching = prefetchSetting(); // a bad value fails before any start
     if (processes != null) {
       return superviseProcesses(termination);
     }
@@ -114,7 +116,8 @@ public final class WorkerCommand extends LoggedCommand {
       return ExitCodes.OK;
     }
     try (broker) {
-      Worker.Builder builder = Worker.builder(broker).mode(concurrencyMode).prefetch(prefetch);
+      Worker.Builder builder = Worker.builder(broker).mode(concurrencyMode);
+      prefetching.accept(builder);
       queues.forEach(builder::queue);
       taskSets.forEach(builder::register);
       if (concurrency != null) {
@@ -129,6 +132,24 @@ public final class WorkerCommand extends LoggedCommand {
       log.info("worker {} exiting{}", worker.id(), drained ? "" : " (some tasks were released unfinished)");
     }
     return ExitCodes.OK;
+  }
+
+  private java.util.function.Consumer<Worker.Builder> prefetchSetting() {
+    if ("auto".equals(prefetch)) {
+      return Worker.Builder::adaptivePrefetch;
+    }
+    int count;
+    try {
+      count = Integer.parseInt(prefetch);
+    } catch (NumberFormatException e) {
+      count = -1;
+    }
+    if (count < 0) {
+      throw new IllegalArgumentException("--prefetch '" + prefetch + "' is neither a number of tasks (0 or more) nor "
+          + "auto");
+    }
+    int tasks = count;
+    return builder -> builder.prefetch(tasks);
   }
 
   /** Runs this same command N times as child JVMs, without --processes, and replaces the ones that die. */
