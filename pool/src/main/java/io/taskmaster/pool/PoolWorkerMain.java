@@ -29,10 +29,10 @@ public final class PoolWorkerMain {
     }
     String id = args[args.length - 1];
     Broker broker = Brokers.open(args[0], BrokerOptions.withKey(AuthKey.fromEnvironment()));
-    Worker.Builder builder = Worker.builder(broker).queue(args[1]).id(id)
+    Worker.Builder builder = Worker.builder(broker).queue(args[1]).id(id).adaptivePrefetch()
         .onStuckHandler(STUCK_GRACE, delivery -> {
           // A thread that ignores interruption cannot be stopped: the process goes, and the pool replaces it.
-          System.err.println("task " + delivery.taskId() + " (" + delivery.type() + ") ignored its time limit; "
+          System.err.println("task " + delivery.taskId() + " (" + delivery.type() + ") ignored its interruption (time limit or cancellation); "
               + "this worker process exits with code " + STUCK_EXIT_CODE + " to be replaced");
           Runtime.getRuntime().halt(STUCK_EXIT_CODE);
         })

@@ -95,12 +95,13 @@ public final class TaskPool implements AutoCloseable {
 
   private static TaskPool inThisJvm(int n, Concurrency mode, TaskSet... sets) {
     requirePositive(n);
-    QueueEngine engine = new QueueEngine(EngineSettings.defaults(), Ticker.system());
+    QueueEngine engine = new QueueEngine(EngineSettings.defaults().withResultTtl(Duration.ZERO), Ticker.system());
     List<AutoCloseable> resources = new ArrayList<>();
     resources.add(LeaseReaper.start(engine, "pool"));
     resources.add(RetryPromoter.start(engine, "pool"));
     Broker workerBroker = new EmbeddedBroker(engine, "pool-workers");
-    Worker.Builder builder = Worker.builder(workerBroker).queue(QUEUE).concurrency(n).mode(mode).id("pool-thread");
+    Worker.Builder builder = Worker.builder(workerBroker).queue(QUEUE).concurrency(n).mode(mode).id("pool-thread")
+        .adaptivePrefetch();
     for (TaskSet set : sets) {
       builder.register(set);
     }
@@ -127,8 +128,9 @@ public final class TaskPool implements AutoCloseable {
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
     String key = Base64.getEncoder().encodeToString(secret);
+    // Only this pool uses its master, and its futures get every result: the master need not keep them.
     Master master = Master.start(MasterSettings.of(0, AuthKey.of(key)),
-        EngineSettings.defaults().withMaxAttempts(options.maxAttempts()));
+        EngineSettings.defaults().withMaxAttempts(options.maxAttempts()).withResultTtl(Duration.ZERO));
     List<String> args = new ArrayList<>(List.of(master.uri(), QUEUE, Integer.toString(options.threadsPerProcess()),
         options.ioBound() ? "io" : "cpu"));
     for (Class<? extends TaskSet> set : sets) {
@@ -142,14 +144,8 @@ public final class TaskPool implements AutoCloseable {
       master.close();
       throw e;
     }
-    Broker broker;
-    try {
-      broker = Brokers.open(master.uri(), BrokerOptions.withKey(AuthKey.of(key)));
-    } catch (RuntimeException e) {
-      processes.close();
-      master.close();
-      throw e;
-    }
+    // The caller's side is in the master's JVM: its tasks go straight to the engine, no socket between.
+    Broker broker = new EmbeddedBroker(master.engine(), "pool");
     List<AutoCloseable> resources = new ArrayList<>();
     resources.add(master);
     return new TaskPool(broker, resources, processes, null, n + " process(es)");
@@ -263,13 +259,17 @@ public final class TaskPool implements AutoCloseable {
     int crashesBefore = crashes();
     for (TaskHandle<R> handle : handles) {
       TaskFuture<R> future = new TaskFuture<>(handle);
+      pending.add(future); // before the outcome can arrive, so that its removal cannot come first
       handle.result().whenComplete((result, error) -> {
         Throwable failure = error == null ? null : unwrap(error);
         if (processes != null && failure instanceof RemoteTaskException remote
             && "io.taskmaster.WorkerLost".equals(remote.remoteType())) {
           // Its process died; say how, once the supervisor has seen the exit (it may see it after the master).
-          processes.crashAfter(crashesBefore).thenAccept(crash -> future.completeExceptionally(
-              new WorkerCrashedException(handle.id(), crash.isEmpty() ? "its connection closed" : crash, remote)));
+          processes.crashAfter(crashesBefore).thenAccept(crash -> {
+            future.completeExceptionally(new WorkerCrashedException(handle.id(),
+                crash.isEmpty() ? "its connection closed" : crash, remote));
+            pending.remove(future);
+          });
           return;
         }
         if (error == null) {
@@ -280,9 +280,8 @@ public final class TaskPool implements AutoCloseable {
         } else {
           future.completeExceptionally(failure);
         }
+        pending.remove(future);
       });
-      pending.add(future);
-      future.whenComplete((result, error) -> pending.remove(future));
       futures.add(future);
     }
     return futures;

@@ -174,7 +174,8 @@ public final class WorkerProcesses implements AutoCloseable {
       return "was killed by " + signal + " (exit code " + code + ")";
     }
     if (code == PoolWorkerMain.STUCK_EXIT_CODE) {
-      return "exited with code " + code + " (a handler ignored its time limit; the process was replaced)";
+      return "exited with code " + code + " (a handler ignored its interruption at its time limit or "
+          + "cancellation; the process was replaced)";
     }
     if (code == 3) {
       return "exited with code 3 (out of memory, or a handler called System.exit(3))";

@@ -62,7 +62,7 @@ class ProcessPoolTest {
     try (TaskPool pool = TaskPool.processes(1, TaskPool.Options.defaults().withMaxAttempts(1), PoolTasks.class)) {
       CompletableFuture<Integer> stubborn = pool.applyAsync(PoolTasks.STUBBORN, 120_000, Duration.ofMillis(300));
       assertThat(stubborn).failsWithin(WAIT).withThrowableThat().havingCause()
-          .isInstanceOf(WorkerCrashedException.class).withMessageContaining("ignored its time limit");
+          .isInstanceOf(WorkerCrashedException.class).withMessageContaining("ignored its interruption at its time limit");
       assertThat(pool.apply(PoolTasks.SQUARE, 4)).as("served by the replacement").isEqualTo(16);
     }
   }

@@ -65,14 +65,21 @@ public final class EmbeddedBroker implements Broker {
    */
   @Override
   public io.taskmaster.broker.Submission submit(List<TaskMessage> tasks) {
-    java.util.Map<String, CompletableFuture<TaskResult>> byId = new java.util.LinkedHashMap<>();
-    for (TaskMessage task : tasks) {
-      byId.put(task.id(), new CompletableFuture<>());
+    List<CompletableFuture<TaskResult>> futures = new java.util.ArrayList<>(tasks.size());
+    for (int i = 0; i < tasks.size(); i++) {
+      futures.add(new CompletableFuture<>());
+    }
+    // One task (a pool's applyAsync) needs no map from id to future.
+    java.util.Map<String, CompletableFuture<TaskResult>> byId = tasks.size() == 1 ? null : new java.util.HashMap<>();
+    if (byId != null) {
+      for (int i = 0; i < tasks.size(); i++) {
+        byId.put(tasks.get(i).id(), futures.get(i));
+      }
     }
     CompletableFuture<Void> accepted = durably(() -> {
       engine.put(tasks, owner, result -> afterDurable(result).whenComplete((value, error) -> {
         progressWatchers.remove(result.taskId());
-        CompletableFuture<TaskResult> future = byId.get(result.taskId());
+        CompletableFuture<TaskResult> future = byId == null ? futures.get(0) : byId.get(result.taskId());
         if (error == null) {
           future.complete(value);
         } else {
@@ -87,12 +94,14 @@ public final class EmbeddedBroker implements Broker {
       });
       return null;
     });
-    accepted.whenComplete((ok, error) -> {
-      if (error != null) {
-        byId.values().forEach(future -> future.completeExceptionally(error));
-      }
-    });
-    return new io.taskmaster.broker.Submission(accepted, List.copyOf(byId.values()));
+    if (!accepted.isDone() || accepted.isCompletedExceptionally()) { // a refused put, or one that may yet fail
+      accepted.whenComplete((ok, error) -> {
+        if (error != null) {
+          futures.forEach(future -> future.completeExceptionally(error));
+        }
+      });
+    }
+    return new io.taskmaster.broker.Submission(accepted, futures);
   }
 
   @Override

@@ -7,7 +7,8 @@ import java.util.Map;
  * Limits and delivery rules of the queue engine.
  *
  * @param maxQueueLength ready tasks one queue may hold; puts beyond it are refused with BUSY, never dropped
- * @param resultTtl how long a settled task's result stays readable
+ * @param resultTtl how long a settled task's result stays readable; zero: a result only goes to those already
+ *     waiting for it (a private master whose producers all wait, such as a process pool's)
  * @param maxStoredResults results kept at most; the oldest go first when more arrive
  * @param visibilityTimeout how long a lease hides a task unless extended; then the lease reaper gives the task to
  *     another consumer
@@ -35,7 +36,9 @@ public record EngineSettings(
     if (maxQueueLength < 1) {
       throw new IllegalArgumentException("maxQueueLength must be at least 1, was " + maxQueueLength);
     }
-    requirePositive("resultTtl", resultTtl);
+    if (resultTtl.isNegative()) {
+      throw new IllegalArgumentException("resultTtl must not be negative, was " + resultTtl);
+    }
     if (maxStoredResults < 1) {
       throw new IllegalArgumentException("maxStoredResults must be at least 1, was " + maxStoredResults);
     }
@@ -92,6 +95,12 @@ public record EngineSettings(
   public EngineSettings withMaxHeldBytes(long bytes) {
     return new EngineSettings(maxQueueLength, resultTtl, maxStoredResults, visibilityTimeout, maxAttempts,
         retryBackoff, maxRetryBackoff, bytes, queueVisibilityTimeouts);
+  }
+
+  /** Keeps results readable for {@code ttl} after their task is settled; zero keeps none. */
+  public EngineSettings withResultTtl(Duration ttl) {
+    return new EngineSettings(maxQueueLength, ttl, maxStoredResults, visibilityTimeout, maxAttempts, retryBackoff,
+        maxRetryBackoff, maxHeldBytes, queueVisibilityTimeouts);
   }
 
   public EngineSettings withVisibilityTimeout(Duration timeout) {

@@ -177,7 +177,9 @@ public final class QueueEngine {
       // holds only in memory, as if that put had landed.
       log.checkWritable();
       checkPut(tasks);
-      Set<TaskQueue> touched = new HashSet<>();
+      // Most puts are one task, or many for one queue: the set is made only when a second queue shows up.
+      TaskQueue onlyQueue = null;
+      Set<TaskQueue> touched = null;
       long tickerNow = ticker.nanos();
       long wallNow = wallClock.millis();
       for (TaskMessage message : tasks) {
@@ -199,10 +201,22 @@ public final class QueueEngine {
         }
         TaskQueue queue = queue(message.queue());
         queue.ready.addLast(task);
-        touched.add(queue);
+        if (onlyQueue == null) {
+          onlyQueue = queue;
+        } else if (queue != onlyQueue) {
+          if (touched == null) {
+            touched = new HashSet<>();
+          }
+          touched.add(queue);
+        }
       }
-      for (TaskQueue queue : touched) {
-        dispatch(queue, effects);
+      if (onlyQueue != null) {
+        dispatch(onlyQueue, effects);
+      }
+      if (touched != null) {
+        for (TaskQueue queue : touched) {
+          dispatch(queue, effects);
+        }
       }
     } finally {
       lock.unlock();
@@ -222,21 +236,23 @@ public final class QueueEngine {
           + "of " + mebibytes(incoming) + " must wait: add workers, or retry later");
     }
     long now = ticker.nanos();
-    Map<String, Integer> added = new HashMap<>();
-    Set<String> ids = new HashSet<>();
-    Set<String> keys = new HashSet<>();
+    // A put of one task (the common case) needs no sets to find duplicates within itself.
+    boolean many = tasks.size() > 1;
+    Map<String, Integer> added = many ? new HashMap<>() : null;
+    Set<String> ids = many ? new HashSet<>() : null;
+    Set<String> keys = many ? new HashSet<>() : null;
     for (TaskMessage message : tasks) {
-      if (!ids.add(message.id()) || live.containsKey(message.id()) || results.contains(message.id(), now)
+      if ((many && !ids.add(message.id())) || live.containsKey(message.id()) || results.contains(message.id(), now)
           || deadIds.contains(message.id())) {
         throw new EngineException(EngineException.Reason.DUPLICATE_TASK_ID, "task id " + message.id()
             + " is already known to the master; every task needs a fresh id");
       }
       String key = message.options().uniqueKey();
-      if (!key.isEmpty() && (uniqueKeys.containsKey(key) || !keys.add(key))) {
+      if (!key.isEmpty() && (uniqueKeys.containsKey(key) || (many && !keys.add(key)))) {
         throw new EngineException(EngineException.Reason.DUPLICATE_UNIQUE_KEY, "unique key '" + key
             + "' belongs to task " + uniqueKeys.getOrDefault(key, "in the same put") + ", which is still pending");
       }
-      int count = added.merge(message.queue(), 1, Integer::sum);
+      int count = many ? added.merge(message.queue(), 1, Integer::sum) : 1;
       TaskQueue queue = queues.get(message.queue());
       int length = (queue == null ? 0 : queue.ready.size()) + count;
       if (length > settings.maxQueueLength()) {

@@ -24,6 +24,9 @@ final class ResultStore {
   }
 
   void add(TaskResult result, long nowNanos) {
+    if (ttlNanos == 0) {
+      return; // results only go to those waiting
+    }
     expire(nowNanos);
     if (byTaskId.size() >= capacity) {
       Iterator<Stored> oldest = byTaskId.values().iterator();
