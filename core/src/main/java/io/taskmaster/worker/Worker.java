@@ -63,7 +63,7 @@ public final class Worker implements AutoCloseable {
   private static final long PREFETCH_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   /** With adaptive prefetch: how long a task leased ahead may wait behind others before it is given back. */
   private static final long GIVE_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  /** With adaptive prefetch: the most tasks leased ahead, per task run at once. */
+  /** With adaptive prefetch: the most tasks leased ahead, per task run at once (up to eight). */
   static final int MAX_ADAPTIVE_PREFETCH = 256;
   /** How long one lease request waits on the broker before it comes back empty and is sent again. */
   private static final Duration LEASE_POLL = Duration.ofSeconds(2);
@@ -105,7 +105,8 @@ public final class Worker implements AutoCloseable {
     this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
     this.adaptivePrefetch = builder.adaptivePrefetch;
-    this.prefetch = adaptivePrefetch ? MAX_ADAPTIVE_PREFETCH * concurrency : builder.prefetch;
+    // Thousands of IO threads need no more tasks in hand than eight busy cores would.
+    this.prefetch = adaptivePrefetch ? MAX_ADAPTIVE_PREFETCH * Math.min(concurrency, 8) : builder.prefetch;
     this.permits = new Semaphore(concurrency + prefetch);
     this.executor = TaskExecutors.create(mode, concurrency, id);
   }
@@ -385,6 +386,9 @@ public final class Worker implements AutoCloseable {
    * the time the longest handler in hand has run so far if that is longer (a long task after short ones: nothing).
    */
   private long ahead() {
+    if (averageRunNanos == 0 || averageRunNanos > PREFETCH_BUDGET_NANOS) {
+      return 0; // not timed yet, or too long to lease ahead: no need to look at the tasks in hand
+    }
     long now = System.nanoTime();
     long longest = 0;
     for (Held held : inHand.values()) {
@@ -773,9 +777,9 @@ public final class Worker implements AutoCloseable {
 
     /**
      * Leases ahead as many tasks as this worker runs in about a millisecond per thread, judged from a moving
-     * average of its handlers' run times (none until it has timed one, at most 256 per thread): tiny tasks come a
-     * batch per round trip, tasks of a millisecond or more one per free thread, so they are not held back from
-     * other workers. What a process pool's workers do.
+     * average of its handlers' run times (none until it has timed one; at most 256 per thread, for up to eight
+     * threads): tiny tasks come a batch per round trip, tasks of a millisecond or more one per free thread, so they
+     * are not held back from other workers. What a process pool's workers do.
      */
     public Builder adaptivePrefetch() {
       this.adaptivePrefetch = true;
