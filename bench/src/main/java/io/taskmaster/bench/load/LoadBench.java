@@ -66,6 +66,11 @@ public final class LoadBench implements Callable<Integer> {
       description = "Untimed tasks first, and untimed round trips before latency (default: ${DEFAULT-VALUE}).")
   int warmup;
 
+  @Option(names = "--warmup-seconds", defaultValue = "10",
+      description = "Repeat the untimed tasks until this long has passed: the JIT compiles for ~20 s of load, "
+          + "and a figure taken before it is done measures the compiler (default: ${DEFAULT-VALUE}).")
+  double warmupSeconds;
+
   @Option(names = "--rounds", defaultValue = "2000", description = "Timed latency round trips (default: ${DEFAULT-VALUE}).")
   int rounds;
 
@@ -96,7 +101,7 @@ public final class LoadBench implements Callable<Integer> {
       case "batch" -> true;
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--mode must be single or batch");
     };
-    if (tasks < 1 || workers < 1 || producers < 1 || rounds < 1 || warmup < 0) {
+    if (tasks < 1 || workers < 1 || producers < 1 || rounds < 1 || warmup < 0 || warmupSeconds < 0) {
       throw new CommandLine.ParameterException(new CommandLine(this), "counts must be positive");
     }
     String secret;
@@ -136,23 +141,29 @@ public final class LoadBench implements Callable<Integer> {
         brokers.add(Brokers.open(uri, BrokerOptions.withKey(key)));
       }
       try {
-        progress("warm-up: %d untimed tasks", warmup);
-        run(brokers, warmup, batch, 0);
+        warmUp(brokers, batch);
         progress("throughput: %d tasks, %d worker(s), %d producer(s), %s mode", tasks, workers, producers, mode);
+        long cpuBefore = CpuTime.ofThisProcess();
+        long workerCpuBefore = CpuTime.of(children);
         long started = System.nanoTime();
         run(brokers, tasks, batch, 1_000_000_000L);
         double seconds = (System.nanoTime() - started) / 1e9;
         double perSecond = tasks / seconds;
+        // CPU per task: this process (the master it started, and the producers) and the worker processes.
+        double cpuUs = CpuTime.perTaskMicros(cpuBefore, CpuTime.ofThisProcess(), tasks);
+        double workerCpuUs = CpuTime.perTaskMicros(workerCpuBefore, CpuTime.of(children), tasks);
         progress("latency: %d untimed then %d timed round trips", warmup, rounds);
         double[] latencies = latency(brokers.get(0), warmup, rounds);
         double p50 = percentile(latencies, 0.50);
         double p99 = percentile(latencies, 0.99);
-        System.out.printf(Locale.ROOT, "RESULT tasks_per_s=%.1f p50_us=%.1f p99_us=%.1f%n", perSecond, p50, p99);
+        System.out.printf(Locale.ROOT, "RESULT tasks_per_s=%.1f p50_us=%.1f p99_us=%.1f cpu_us_per_task=%.1f "
+            + "worker_cpu_us_per_task=%.1f%n", perSecond, p50, p99, cpuUs, workerCpuUs);
         if (json) {
           System.out.printf(Locale.ROOT, "{\"system\":\"taskmaster|java|%s\",\"test\":\"throughput+latency\","
               + "\"workers\":%d,\"producers\":%d,\"n\":%d,\"payload\":%d,\"wall_s\":%.3f,\"tasks_per_s\":%.1f,"
-              + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"java\":\"%s\"}%n", mode, workers, producers, tasks, payload,
-              seconds, perSecond, p50, p99, Runtime.version());
+              + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_task\":%.1f,\"worker_cpu_us_per_task\":%.1f,"
+              + "\"java\":\"%s\"}%n", mode, workers, producers, tasks, payload, seconds, perSecond, p50, p99, cpuUs,
+              workerCpuUs, Runtime.version());
         }
       } finally {
         brokers.forEach(Broker::close);
@@ -171,6 +182,19 @@ public final class LoadBench implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** Rounds of {@code warmup} untimed tasks until {@code warmupSeconds} have passed, one round at least. */
+  private void warmUp(List<Broker> brokers, boolean batch) throws Exception {
+    long started = System.nanoTime();
+    long until = started + (long) (warmupSeconds * 1e9);
+    int round = 0;
+    do {
+      round++;
+      progress("warm-up round %d: %d untimed tasks (%.0f of %.0f s)", round, warmup,
+          (System.nanoTime() - started) / 1e9, warmupSeconds);
+      run(brokers, warmup, batch, 0);
+    } while (warmup > 0 && System.nanoTime() - until < 0);
   }
 
   /** Runs {@code count} tasks split over the producers; ids start at {@code firstId}. */
