@@ -164,6 +164,21 @@ public final class TaskPool implements AutoCloseable {
       return new Options(1, false, 3, List.of("-Xmx256m"), null);
     }
 
+    /** {@code n} tasks at once per process, on platform threads: for CPU-bound handlers (mode of {@link #threads}). */
+    public Options withThreadsPerProcess(int n) {
+      requirePositive(n, "threads per process");
+      return new Options(n, false, maxAttempts, jvmOptions, outputDirectory);
+    }
+
+    /**
+     * Up to {@code limit} tasks at once per process, for IO-bound handlers: each on a virtual thread on JDK 21+ (a
+     * growing platform-thread pool on 17), as in {@link #ioThreads}.
+     */
+    public Options withIoThreadsPerProcess(int limit) {
+      requirePositive(limit, "IO threads per process");
+      return new Options(limit, true, maxAttempts, jvmOptions, outputDirectory);
+    }
+
     public Options withMaxAttempts(int attempts) {
       return new Options(threadsPerProcess, ioBound, attempts, jvmOptions, outputDirectory);
     }
@@ -179,8 +194,12 @@ public final class TaskPool implements AutoCloseable {
   }
 
   private static void requirePositive(int n) {
+    requirePositive(n, "a pool's worker count");
+  }
+
+  private static void requirePositive(int n, String what) {
     if (n < 1) {
-      throw new IllegalArgumentException("a pool needs at least 1 worker, asked for " + n);
+      throw new IllegalArgumentException(what + " must be at least 1, was " + n);
     }
   }
 

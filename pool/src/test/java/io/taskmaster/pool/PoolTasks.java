@@ -22,6 +22,8 @@ public final class PoolTasks implements TaskSet {
    * interruption: a handler no time limit or cancellation can stop.
    */
   static final TaskType<Integer, Integer> STUBBORN = TaskType.of("pool-stubborn", Integer.class, Integer.class);
+  /** Answers the name of the thread it runs on. */
+  static final TaskType<String, String> THREAD = TaskType.of("pool-thread", String.class, String.class);
   /** Allocates until the heap is gone. */
   static final TaskType<Integer, Integer> HOG = TaskType.of("pool-hog", Integer.class, Integer.class);
 
@@ -36,6 +38,7 @@ public final class PoolTasks implements TaskSet {
         .on(BOOM, message -> {
           throw new IllegalStateException(message);
         })
+        .on(THREAD, ignored -> Thread.currentThread().getName())
         .on(SAY, text -> {
           System.err.println(text);
           return text;

@@ -37,6 +37,33 @@ class ProcessPoolTest {
   }
 
   @Test
+  void threadsPerProcessRunThatManyTasksAtOnceOnPlatformThreads() {
+    String thread = runAtOnceInOneProcess(TaskPool.Options.defaults().withThreadsPerProcess(2), 2);
+    assertThat(thread).as("a CPU-bound worker's thread").startsWith("taskmaster-task-");
+  }
+
+  @Test
+  void ioThreadsPerProcessRunThatManyTasksAtOnceOutsideTheCpuBoundThreads() {
+    String thread = runAtOnceInOneProcess(TaskPool.Options.defaults().withIoThreadsPerProcess(20), 20);
+    assertThat(thread).as("a virtual or IO thread").doesNotStartWith("taskmaster-task-");
+  }
+
+  /**
+   * In a pool of one process, sees {@code count} long waits report their start at once, cancels them, and returns
+   * the name of the thread a task then runs on.
+   */
+  private static String runAtOnceInOneProcess(TaskPool.Options options, int count) {
+    try (TaskPool pool = TaskPool.processes(1, options, PoolTasks.class)) {
+      List<TaskFuture<Integer>> waits = IntStream.range(0, count)
+          .mapToObj(i -> pool.applyAsync(PoolTasks.SLOW, 600_000)).toList();
+      Awaitility.await(count + " tasks running at once in one process").atMost(WAIT)
+          .until(() -> waits.stream().allMatch(wait -> wait.progress().isPresent()));
+      waits.forEach(wait -> assertThat(wait.cancel(true)).isTrue());
+      return pool.apply(PoolTasks.THREAD, "");
+    }
+  }
+
+  @Test
   void aProcessThatExitsIsReplacedAndItsTaskFailsAfterItsLastAttemptNamingTheExit() {
     try (TaskPool pool = TaskPool.processes(2, TaskPool.Options.defaults().withMaxAttempts(2), PoolTasks.class)) {
       assertThatThrownBy(() -> pool.apply(PoolTasks.EXIT, 7)).isInstanceOf(WorkerCrashedException.class)
