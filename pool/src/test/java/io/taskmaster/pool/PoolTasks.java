@@ -22,6 +22,10 @@ public final class PoolTasks implements TaskSet {
    * interruption: a handler no time limit or cancellation can stop.
    */
   static final TaskType<Integer, Integer> STUBBORN = TaskType.of("pool-stubborn", Integer.class, Integer.class);
+  /** Logs its argument twice, with {@code TaskContext.log()} and with the handler's own SLF4J logger. */
+  static final TaskType<String, String> LOG = TaskType.of("pool-log", String.class, String.class);
+  /** The logger the {@link #LOG} handler uses besides its task's. */
+  static final org.slf4j.Logger HANDLER_LOG = org.slf4j.LoggerFactory.getLogger(PoolTasks.class);
   /** Answers the name of the thread it runs on. */
   static final TaskType<String, String> THREAD = TaskType.of("pool-thread", String.class, String.class);
   /** Allocates until the heap is gone. */
@@ -39,6 +43,11 @@ public final class PoolTasks implements TaskSet {
           throw new IllegalStateException(message);
         })
         .on(THREAD, ignored -> Thread.currentThread().getName())
+        .on(LOG, text -> {
+          TaskContext.current().log().info("task log: {}", text);
+          HANDLER_LOG.info("handler log: {}", text);
+          return text;
+        })
         .on(SAY, text -> {
           System.err.println(text);
           return text;

@@ -3,14 +3,23 @@ package io.taskmaster.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import io.taskmaster.task.RemoteTaskException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
-/** The pool API on threads of this JVM: apply, map order, unordered results, close and join, errors. */
+/**
+ * The pool API on threads of this JVM: apply, map order, unordered results, close and join, errors, the task id in
+ * handlers' log lines.
+ */
 class ThreadPoolTest {
   @Test
   void applyMapAndImapUnorderedGiveEveryResult() {
@@ -94,5 +103,55 @@ class ThreadPoolTest {
     assertThat(hanging).isCompletedExceptionally();
     assertThat(queued).isCompletedExceptionally();
     assertThatThrownBy(() -> pool.apply(PoolTasks.SQUARE, 2)).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void linesAHandlerLogsCarryItsTaskIdInTheMdc() {
+    LineRecorder recorder = new LineRecorder();
+    Logger taskLog = (Logger) LoggerFactory.getLogger("io.taskmaster.task." + PoolTasks.LOG.name());
+    Logger handlerLog = (Logger) PoolTasks.HANDLER_LOG;
+    try (TaskPool pool = TaskPool.threads(2, new PoolTasks())) {
+      recorder.attachTo(taskLog, handlerLog);
+      TaskFuture<String> first = pool.applyAsync(PoolTasks.LOG, "first");
+      TaskFuture<String> second = pool.applyAsync(PoolTasks.LOG, "second");
+      pool.join();
+
+      assertThat(recorder.lines).containsExactlyInAnyOrder(
+          "task log: first [taskId=" + first.taskId() + "]", "handler log: first [taskId=" + first.taskId() + "]",
+          "task log: second [taskId=" + second.taskId() + "]", "handler log: second [taskId=" + second.taskId() + "]");
+    } finally {
+      recorder.detachFrom(taskLog, handlerLog);
+    }
+  }
+
+  /**
+   * Records each line with the MDC task id it had when it was logged, on the handler's thread: an event whose MDC is
+   * read later, on the test's thread, would show that thread's.
+   */
+  private static final class LineRecorder extends AppenderBase<ILoggingEvent> {
+    final List<String> lines = new CopyOnWriteArrayList<>();
+
+    @Override
+    protected void append(ILoggingEvent event) {
+      lines.add(event.getFormattedMessage() + " [taskId=" + event.getMDCPropertyMap().get("taskId") + "]");
+    }
+
+    void attachTo(Logger... loggers) {
+      start();
+      for (Logger logger : loggers) {
+        logger.setLevel(Level.INFO);
+        logger.setAdditive(false); // the test's lines stay out of the console
+        logger.addAppender(this);
+      }
+    }
+
+    void detachFrom(Logger... loggers) {
+      for (Logger logger : loggers) {
+        logger.detachAppender(this);
+        logger.setAdditive(true);
+        logger.setLevel(null);
+      }
+      stop();
+    }
   }
 }
