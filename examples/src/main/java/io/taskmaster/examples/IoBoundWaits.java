@@ -2,7 +2,6 @@ package io.taskmaster.examples;
 
 import io.taskmaster.pool.TaskPool;
 import java.util.Collections;
-import java.util.List;
 
 /**
  * IO-bound work: 10,000 tasks that each wait one second (a stand-in for a slow web request). On virtual threads
@@ -14,19 +13,24 @@ import java.util.List;
 public final class IoBoundWaits {
   private IoBoundWaits() {}
 
+  /** How a run went: the waits that completed, and the most that were waiting at the same moment. */
+  public record Outcome(int done, int mostAtOnce) {}
+
   public static void main(String[] args) {
     int tasks = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
     long millis = args.length > 1 ? Long.parseLong(args[1]) : 1_000;
     long started = System.nanoTime();
-    int done = run(tasks, millis);
-    System.out.printf("%d waits of %d ms done in %d ms (JDK %d)%n", done, millis,
-        (System.nanoTime() - started) / 1_000_000, Runtime.version().feature());
+    Outcome outcome = run(tasks, millis);
+    System.out.printf("%d waits of %d ms done in %d ms, at most %d at once (JDK %d)%n", outcome.done(), millis,
+        (System.nanoTime() - started) / 1_000_000, outcome.mostAtOnce(), Runtime.version().feature());
   }
 
-  /** Runs {@code tasks} waits of {@code millis} at once; returns how many completed. */
-  public static int run(int tasks, long millis) {
-    try (TaskPool pool = TaskPool.ioThreads(tasks, new PrimeTasks())) {
-      return pool.map(PrimeTasks.WAIT, Collections.nCopies(tasks, millis)).size();
+  /** Runs {@code tasks} waits of {@code millis}, all allowed at once. */
+  public static Outcome run(int tasks, long millis) {
+    Waits waits = new Waits();
+    try (TaskPool pool = TaskPool.ioThreads(tasks, waits)) {
+      int done = pool.map(Waits.WAIT, Collections.nCopies(tasks, millis)).size();
+      return new Outcome(done, waits.mostAtOnce());
     }
   }
 }

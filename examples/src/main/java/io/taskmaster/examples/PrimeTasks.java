@@ -9,16 +9,10 @@ import java.util.List;
 public final class PrimeTasks implements TaskSet {
   /** {@code [from, to)} -> how many primes it holds. */
   public static final TaskType<long[], Long> COUNT_PRIMES = TaskType.of("count-primes", long[].class, Long.class);
-  /** Sleeps the given milliseconds: an IO-bound stand-in (a web request, a disk read). */
-  public static final TaskType<Long, Long> WAIT = TaskType.of("wait", Long.class, Long.class);
 
   @Override
   public void register(Handlers handlers) {
-    handlers.on(COUNT_PRIMES, range -> countPrimes(range[0], range[1]))
-        .on(WAIT, millis -> {
-          Thread.sleep(millis);
-          return millis;
-        });
+    handlers.on(COUNT_PRIMES, range -> countPrimes(range[0], range[1]));
   }
 
   static long countPrimes(long from, long to) {

@@ -26,7 +26,9 @@ class ExamplesTest {
 
   @Test
   void thousandsOfWaitsRunAtOnce() {
-    assertThat(IoBoundWaits.run(2_000, 200)).isEqualTo(2_000);
+    IoBoundWaits.Outcome outcome = IoBoundWaits.run(10_000, 1_000);
+    assertThat(outcome.done()).isEqualTo(10_000);
+    assertThat(outcome.mostAtOnce()).as("waits in flight at the same moment").isGreaterThanOrEqualTo(1_000);
   }
 
   @Test
