@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
@@ -25,11 +26,14 @@ class ProcessPoolTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @Test
-  void processesRunTasksAndKeepMapOrder() {
+  void processesRunTasksInMapOrderAndAsTheyComplete() {
     try (TaskPool pool = TaskPool.processes(2, PoolTasks.class)) {
       List<Integer> inputs = IntStream.rangeClosed(1, 100).boxed().toList();
-      assertThat(pool.map(PoolTasks.SQUARE, inputs)).containsExactlyElementsOf(
-          inputs.stream().map(n -> n * n).toList());
+      List<Integer> squares = inputs.stream().map(n -> n * n).toList();
+      assertThat(pool.map(PoolTasks.SQUARE, inputs)).containsExactlyElementsOf(squares);
+      List<Integer> unordered = new ArrayList<>();
+      pool.imapUnordered(PoolTasks.SQUARE, inputs).forEach(unordered::add);
+      assertThat(unordered).containsExactlyInAnyOrderElementsOf(squares);
       assertThatThrownBy(() -> pool.apply(PoolTasks.BOOM, "in a child")).isInstanceOf(RemoteTaskException.class)
           .hasMessageContaining("in a child");
       assertThat(pool.workerPids()).hasSize(2).doesNotContain(ProcessHandle.current().pid());
@@ -95,14 +99,17 @@ class ProcessPoolTest {
   }
 
   @Test
-  void aRunningTaskCancelledByItsCallerIsInterruptedInItsProcess() {
+  void aTaskCancelledByItsCallerNeverStartsIfQueuedAndIsInterruptedInItsProcessIfRunning() {
     try (TaskPool pool = TaskPool.processes(1, PoolTasks.class)) {
       TaskFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 600_000);
       List<String> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
       running.onProgress(report -> reports.add(report.message()));
       Awaitility.await("the task's first report").atMost(WAIT).until(() -> reports.contains("started"));
       long pid = pool.workerPids().get(0);
+      TaskFuture<Integer> queued = pool.applyAsync(PoolTasks.SLOW, 600_000);
 
+      assertThat(queued.cancel(true)).as("a task behind the running one is cancelled on the master").isTrue();
+      assertThat(queued).isCancelled();
       assertThat(running.cancel(true)).isTrue();
 
       assertThat(pool.apply(PoolTasks.SQUARE, 7)).as("the one process is free again").isEqualTo(49);
@@ -125,6 +132,23 @@ class ProcessPoolTest {
       assertThat(pool.apply(PoolTasks.SQUARE, 8)).as("served by the replacement").isEqualTo(64);
       assertThat(pool.workerPids()).doesNotContain(pid);
     }
+  }
+
+  @Test
+  void terminateKillsTheProcessesAndFailsWhatIsNotDone() {
+    TaskPool pool = TaskPool.processes(1, PoolTasks.class);
+    TaskFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 600_000);
+    Awaitility.await("the task's first report").atMost(WAIT).until(() -> running.progress().isPresent());
+    TaskFuture<Integer> queued = pool.applyAsync(PoolTasks.SQUARE, 2);
+    ProcessHandle child = ProcessHandle.of(pool.workerPids().get(0)).orElseThrow();
+
+    pool.terminate();
+
+    assertThat(List.of(running, queued)).allSatisfy(future -> assertThat(future).failsWithin(Duration.ZERO)
+        .withThrowableThat().havingCause().withMessageContaining("terminated"));
+    assertThat(child.onExit()).as("the worker process is gone").succeedsWithin(WAIT);
+    assertThat(pool.crashes()).as("a process the pool stops is not a crash").isZero();
+    assertThatThrownBy(() -> pool.apply(PoolTasks.SQUARE, 2)).isInstanceOf(IllegalStateException.class);
   }
 
   @Test
