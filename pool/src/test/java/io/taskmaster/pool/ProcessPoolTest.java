@@ -79,6 +79,24 @@ class ProcessPoolTest {
   }
 
   @Test
+  void aProcessKilledWithSigkillOnItsTasksLastAttemptIsNamedWithTheSignal() {
+    try (TaskPool pool = TaskPool.processes(1, TaskPool.Options.defaults().withMaxAttempts(1), PoolTasks.class)) {
+      TaskFuture<Integer> running = pool.applyAsync(PoolTasks.SLOW, 600_000);
+      Awaitility.await("the task's first report").atMost(WAIT).until(() -> running.progress().isPresent());
+      long pid = pool.workerPids().get(0);
+
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly); // kill -9
+
+      String crash = "worker-1 (pid " + pid + ") was killed by SIGKILL (exit code 137)";
+      assertThat(running).failsWithin(WAIT).withThrowableThat().havingCause()
+          .isInstanceOfSatisfying(WorkerCrashedException.class, e -> assertThat(e.crash()).isEqualTo(crash))
+          .withMessageContaining("task " + running.taskId() + " failed after its last attempt")
+          .withMessageContaining(crash);
+      assertThat(pool.apply(PoolTasks.SQUARE, 5)).as("served by the replacement").isEqualTo(25);
+    }
+  }
+
+  @Test
   void aProcessOutOfMemoryIsReplaced() {
     TaskPool.Options small = TaskPool.Options.defaults().withMaxAttempts(1).withJvmOptions("-Xmx64m");
     try (TaskPool pool = TaskPool.processes(1, small, PoolTasks.class)) {
