@@ -33,7 +33,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -50,7 +53,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  *
  * <p>Python's {@code pool.close(); pool.join()} is {@link #close()}, which also releases the workers; {@link #join()}
- * waits for the tasks submitted so far; {@link #terminate()} stops everything at once.
+ * waits for the tasks submitted so far, {@link #join(Duration)} at most so long; {@link #terminate()} stops
+ * everything at once.
  */
 public final class TaskPool implements AutoCloseable {
   private static final String QUEUE = "pool";
@@ -321,11 +325,39 @@ public final class TaskPool implements AutoCloseable {
     }
   }
 
-  /** Waits until every task submitted so far has completed (successfully or not). */
+  /**
+   * Waits until every task submitted so far has completed (successfully or not), however long that takes: in a
+   * thread pool, a handler that ignores interruption and has no time limit keeps it waiting for ever. {@link
+   * #join(Duration)} bounds the wait.
+   */
   public void join() {
-    for (CompletableFuture<?> future : List.copyOf(pending)) {
-      future.exceptionally(error -> null).join();
+    allSettled().join();
+  }
+
+  /**
+   * Waits at most {@code timeout} for every task submitted so far to complete, as {@code
+   * ExecutorService.awaitTermination} does: true if they all did, false if some still run (or this thread was
+   * interrupted, whose interrupt status is then set). {@code if (!pool.join(limit)) pool.terminate();} is a close
+   * that cannot hang.
+   */
+  public boolean join(Duration timeout) {
+    try {
+      allSettled().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("unreachable: allSettled() never fails", e);
     }
+  }
+
+  /** Completes when every task submitted so far has completed, whatever its outcome. */
+  private CompletableFuture<Void> allSettled() {
+    return CompletableFuture.allOf(List.copyOf(pending).stream().map(future -> future.exceptionally(error -> null))
+        .toArray(CompletableFuture[]::new));
   }
 
   /** The process ids of the worker processes running now (empty for other pools). */
@@ -339,8 +371,8 @@ public final class TaskPool implements AutoCloseable {
   }
 
   /**
-   * Accepts no more tasks, lets the submitted ones finish, then stops the workers and releases everything. Python's
-   * {@code close(); join()}. Idempotent.
+   * Accepts no more tasks, lets the submitted ones finish (as long as they take: see {@link #join()}), then stops the
+   * workers and releases everything. Python's {@code close(); join()}. Idempotent.
    */
   @Override
   public void close() {

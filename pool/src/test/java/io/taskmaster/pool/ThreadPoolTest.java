@@ -8,10 +8,14 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import io.taskmaster.task.RemoteTaskException;
+import io.taskmaster.task.TaskType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -72,6 +76,41 @@ class ThreadPoolTest {
       pool.join();
       assertThat(slow).allSatisfy(future -> assertThat(future).isDone());
       assertThat(pool.apply(PoolTasks.SQUARE, 5)).as("still open after join").isEqualTo(25);
+    }
+  }
+
+  @Test
+  void joinWithATimeoutGivesUpOnAHandlerThatIgnoresInterruptionAndTerminateEndsIt() throws InterruptedException {
+    TaskType<String, String> deaf = TaskType.of("pool-deaf", String.class, String.class);
+    CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    TaskPool pool = TaskPool.threads(1, handlers -> handlers.on(deaf, text -> {
+      started.countDown();
+      while (release.getCount() > 0) {
+        try {
+          release.await();
+        } catch (InterruptedException swallowed) {
+          // on purpose: neither a cancellation nor a shutdown can stop this handler
+        }
+      }
+      return text;
+    }).on(PoolTasks.SQUARE, n -> n * n));
+    try {
+      TaskFuture<Integer> quick = pool.applyAsync(PoolTasks.SQUARE, 3);
+      assertThat(pool.join(Duration.ofSeconds(30))).as("every task done").isTrue();
+      assertThat(quick).isCompletedWithValue(9);
+
+      TaskFuture<String> stuck = pool.applyAsync(deaf, "never");
+      assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(stuck.cancel(true)).as("interrupted, and ignores it").isTrue();
+      TaskFuture<Integer> behind = pool.applyAsync(PoolTasks.SQUARE, 4);
+
+      assertThat(pool.join(Duration.ofMillis(200))).as("a task behind the stuck handler cannot run").isFalse();
+      assertThat(behind).isNotDone();
+      pool.terminate();
+      assertThat(behind).isCompletedExceptionally();
+    } finally {
+      release.countDown();
     }
   }
 
