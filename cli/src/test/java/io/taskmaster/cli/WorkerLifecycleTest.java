@@ -7,6 +7,7 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
 import io.taskmaster.producer.Producer;
+import io.taskmaster.producer.SubmitOptions;
 import io.taskmaster.producer.TaskHandle;
 import io.taskmaster.broker.DeadLetters;
 import io.taskmaster.broker.Delivery;
@@ -28,6 +29,8 @@ class WorkerLifecycleTest {
   private static final String SECRET = "lifecycle-test-key-0123456789abcdef";
   private static final AuthKey KEY = AuthKey.of(SECRET);
   private static final Duration START = Duration.ofSeconds(30);
+  /** The pid of the supervised child crew-1 once it serves. */
+  private static final String SERVING = "\\[crew-1 pid (\\d+)\\] .*worker crew-1 serving";
 
   private static JavaProcess worker(String uri, String... extra) {
     List<String> args = new java.util.ArrayList<>(List.of("worker", "--connect", uri, "--id", "w-life"));
@@ -241,6 +244,70 @@ class WorkerLifecycleTest {
       Awaitility.await("the children are gone").atMost(START)
           .until(() -> ProcessHandle.of(Long.parseLong(replacement)).map(h -> !h.isAlive()).orElse(true));
     }
+  }
+
+  /** A --processes child killed with SIGKILL while it runs a task is replaced, and the task runs again. */
+  @Test
+  void aSupervisedChildKilledMidTaskIsReplacedAndItsTaskRunsAgain() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess supervisor = supervisorOfOne(master.uri())) {
+      String pid = supervisor.awaitStderr(SERVING, START);
+      TaskHandle<Integer> task = Producer.on(broker).submit(GreetingTasks.RERUN, 0);
+      Awaitility.await("the child holds the task").atMost(START).until(() -> master.engine().stats().leased() == 1);
+
+      ProcessHandle.of(Long.parseLong(pid)).orElseThrow().destroyForcibly();
+
+      assertThat(task.result()).as("run again, on its second attempt").succeedsWithin(START).isEqualTo(2);
+      supervisor.awaitStderr("crew-1 \\(pid " + pid + "\\) was killed by SIGKILL.*starting a replacement", START);
+      assertThat(supervisor.awaitStderr(replacing(pid), START)).isNotEqualTo(pid);
+    }
+  }
+
+  /** As in a pool: a --processes child whose handler ignores its time limit exits, and is replaced. */
+  @Test
+  void aSupervisedChildWhoseHandlerIgnoresItsTimeLimitExitsAndIsReplaced() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY), EngineSettings.defaults().withMaxAttempts(1));
+        Broker broker = Brokers.open(master.uri(), BrokerOptions.withKey(KEY));
+        JavaProcess supervisor = supervisorOfOne(master.uri())) {
+      String pid = supervisor.awaitStderr(SERVING, START);
+      TaskHandle<String> deaf = Producer.on(broker).submit(GreetingTasks.DEAF, "x",
+          SubmitOptions.defaults().timeout(Duration.ofMillis(300)));
+
+      supervisor.awaitStderr("crew-1 \\(pid " + pid + "\\) exited with code 70 \\(a handler ignored its "
+          + "interruption.*starting a replacement", START);
+      assertThat(deaf.result()).failsWithin(START).withThrowableThat().havingRootCause()
+          .isInstanceOfSatisfying(RemoteTaskException.class,
+              e -> assertThat(e.remoteType()).isEqualTo("io.taskmaster.WorkerLost"));
+      supervisor.awaitStderr(replacing(pid), START);
+      assertThat(Producer.on(broker).submit(BuiltinTasks.SQUARE, 3L).result()).succeedsWithin(START).isEqualTo(9L);
+    }
+  }
+
+  /** A --processes child notices its supervisor's death (its standard input ends) and stops: no orphans. */
+  @Test
+  void supervisedChildrenStopWhenTheirSupervisorIsKilled() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        JavaProcess supervisor = supervisorOfOne(master.uri())) {
+      ProcessHandle child = ProcessHandle.of(Long.parseLong(supervisor.awaitStderr(SERVING, START))).orElseThrow();
+      try {
+        supervisor.kill();
+        assertThat(child.onExit()).as("the orphaned child exits").succeedsWithin(START);
+      } finally {
+        child.destroyForcibly();
+      }
+    }
+  }
+
+  /** The pid of a crew-1 that serves in place of the one with {@code pid}. */
+  private static String replacing(String pid) {
+    return "\\[crew-1 pid (?!" + pid + "\\b)(\\d+)\\] .*worker crew-1 serving";
+  }
+
+  /** {@code taskmaster worker --processes 1}: a supervisor of one child, crew-1, running one task at a time. */
+  private static JavaProcess supervisorOfOne(String uri) {
+    return JavaProcess.start(Main.class.getName(), List.of("worker", "--connect", uri, "--processes", "1",
+        "--concurrency", "1", "--id", "crew", "--tasks", GreetingTasks.class.getName()), Map.of(AuthKey.ENV, SECRET));
   }
 
   private static void signal(JavaProcess process, String signal) throws Exception {

@@ -6,20 +6,15 @@ import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
 import io.taskmaster.worker.Concurrency;
 import io.taskmaster.worker.Worker;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * The main class of a pool's worker process: {@code URI QUEUE CONCURRENCY MODE TASKSET... --id NAME}, the key in
- * {@code TASKMASTER_AUTHKEY}. Serves until SIGTERM (finishing the tasks in hand) or until its parent dies, which it
- * notices by its standard input closing, so that no worker outlives its pool.
+ * {@code TASKMASTER_AUTHKEY}. Serves until SIGTERM (finishing the tasks in hand) or until its parent dies; a handler
+ * that ignores its interruption ends the process (see {@link SupervisedChild}).
  */
 public final class PoolWorkerMain {
-  /** The exit code of a worker process that killed itself over a handler ignoring its time limit. */
-  static final int STUCK_EXIT_CODE = 70;
-  private static final Duration STUCK_GRACE = Duration.ofSeconds(2);
-
   private PoolWorkerMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -29,13 +24,8 @@ public final class PoolWorkerMain {
     }
     String id = args[args.length - 1];
     Broker broker = Brokers.open(args[0], BrokerOptions.withKey(AuthKey.fromEnvironment()));
-    Worker.Builder builder = Worker.builder(broker).queue(args[1]).id(id).adaptivePrefetch()
-        .onStuckHandler(STUCK_GRACE, delivery -> {
-          // A thread that ignores interruption cannot be stopped: the process goes, and the pool replaces it.
-          System.err.println("task " + delivery.taskId() + " (" + delivery.type() + ") ignored its interruption (time limit or cancellation); "
-              + "this worker process exits with code " + STUCK_EXIT_CODE + " to be replaced");
-          Runtime.getRuntime().halt(STUCK_EXIT_CODE);
-        })
+    Worker.Builder builder = SupervisedChild.exitWhenAHandlerIsStuck(Worker.builder(broker)).queue(args[1]).id(id)
+        .adaptivePrefetch()
         .concurrency(Integer.parseInt(args[2]))
         .mode("io".equals(args[3]) ? Concurrency.IO_BOUND : Concurrency.CPU_BOUND);
     for (int i = 4; i < args.length - 2; i++) {
@@ -48,18 +38,7 @@ public final class PoolWorkerMain {
       broker.close();
       stopped.countDown();
     }, "pool-worker-stop"));
-    Thread orphanWatch = new Thread(() -> {
-      try {
-        while (System.in.read() != -1) {
-          // the parent writes nothing; any byte is ignored
-        }
-      } catch (IOException e) {
-        // the pipe broke: the parent is gone as well
-      }
-      System.exit(0);
-    }, "pool-parent-watch");
-    orphanWatch.setDaemon(true);
-    orphanWatch.start();
+    SupervisedChild.onSupervisorExit(() -> System.exit(0)); // the shutdown hook above drains the worker
     stopped.await();
   }
 }

@@ -173,7 +173,7 @@ public final class WorkerProcesses implements AutoCloseable {
       };
       return "was killed by " + signal + " (exit code " + code + ")";
     }
-    if (code == PoolWorkerMain.STUCK_EXIT_CODE) {
+    if (code == SupervisedChild.STUCK_EXIT_CODE) {
       return "exited with code " + code + " (a handler ignored its interruption at its time limit or "
           + "cancellation; the process was replaced)";
     }

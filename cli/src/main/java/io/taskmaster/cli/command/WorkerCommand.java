@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import io.taskmaster.broker.AuthKey;
+import io.taskmaster.pool.SupervisedChild;
 import io.taskmaster.pool.WorkerProcesses;
 import io.taskmaster.python.bridge.PythonMasterWorker;
 import io.taskmaster.worker.BuiltinTasks;
@@ -34,6 +35,7 @@ import picocli.CommandLine.Option;
     })
 public final class WorkerCommand extends LoggedCommand {
   private static final Logger log = LoggerFactory.getLogger(WorkerCommand.class);
+  private static final String SUPERVISED = "--supervised";
 
   @Mixin
   ConnectOptions connect;
@@ -68,9 +70,14 @@ public final class WorkerCommand extends LoggedCommand {
 
   @Option(names = "--processes", paramLabel = "N",
       description = "Run N worker processes (child JVMs with the same options) and supervise them: one that dies "
-          + "(a crash, OutOfMemoryError, kill -9) is replaced, and its task goes to another. Their output is "
-          + "prefixed [NAME-K pid P]. SIGTERM stops them all in order.")
+          + "(a crash, OutOfMemoryError, kill -9, a handler ignoring its time limit for 2 s) is replaced, and its "
+          + "task goes to another. Their output is prefixed [NAME-K pid P]. SIGTERM stops them all in order; so "
+          + "does the supervisor's death.")
   Integer processes;
+
+  /** Set by a --processes supervisor on the command lines of its children. */
+  @Option(names = SUPERVISED, hidden = true)
+  boolean supervised;
 
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec commandSpec;
@@ -97,6 +104,9 @@ public final class WorkerCommand extends LoggedCommand {
   int execute() throws Exception {
     Termination termination = Termination.install();
     java.util.function.Consumer<Worker.Builder> prefetching = prefetchSetting(); // a bad value fails before any start
+    if (supervised) {
+      SupervisedChild.onSupervisorExit(termination::release); // an orderly stop, as on SIGTERM
+    }
     if (processes != null) {
       return superviseProcesses(termination);
     }
@@ -117,6 +127,9 @@ public final class WorkerCommand extends LoggedCommand {
     }
     try (broker) {
       Worker.Builder builder = Worker.builder(broker).mode(concurrencyMode);
+      if (supervised) {
+        SupervisedChild.exitWhenAHandlerIsStuck(builder); // its supervisor replaces it
+      }
       prefetching.accept(builder);
       queues.forEach(builder::queue);
       taskSets.forEach(builder::register);
@@ -152,7 +165,11 @@ public final class WorkerCommand extends LoggedCommand {
     return builder -> builder.prefetch(tasks);
   }
 
-  /** Runs this same command N times as child JVMs, without --processes, and replaces the ones that die. */
+  /**
+   * Runs this same command N times as child JVMs, without --processes and with --supervised, and replaces the ones
+   * that die. Like a pool's workers, a child exits when a handler ignores its time limit or cancellation (to be
+   * replaced), and stops in order when the supervisor dies.
+   */
   private int superviseProcesses(Termination termination) throws InterruptedException {
     if (processes < 1) {
       throw new IllegalArgumentException("--processes must be at least 1, was " + processes);
@@ -167,6 +184,7 @@ public final class WorkerCommand extends LoggedCommand {
         childArgs.add(arg);
       }
     }
+    childArgs.add(SUPERVISED);
     String name = id != null ? id : "worker";
     WorkerProcesses children = WorkerProcesses.start(processes, new WorkerProcesses.Spec(
         io.taskmaster.cli.Main.class.getName(), childArgs, Map.of(), List.of(), null, name));
