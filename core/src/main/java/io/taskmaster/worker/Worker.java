@@ -243,8 +243,17 @@ public final class Worker implements AutoCloseable {
           held.renewedNanos = now;
         } else if (inHand.remove(held.delivery.leaseId()) != null) {
           held.lost = true;
-          log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
-              + "this worker's outcome will be refused", held.delivery.taskId(), held.delivery.type());
+          if (held.claim()) {
+            // It waited behind others and will not start here, so nothing else gives its permit back.
+            log.warn("task {} ({}): its lease expired while it waited in this worker; another worker gets it",
+                held.delivery.taskId(), held.delivery.type());
+            permits.release(1);
+            freed.incrementAndGet();
+            leasers.forEach(Leaser::pump);
+          } else {
+            log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
+                + "this worker's outcome will be refused", held.delivery.taskId(), held.delivery.type());
+          }
         }
       }
     });
@@ -458,14 +467,12 @@ public final class Worker implements AutoCloseable {
     long oldest = 0;
     for (Delivery delivery : batch) {
       Held held = inHand.get(delivery.leaseId());
-      if (held != null && !held.claim()) {
-        continue; // given back while it waited: another worker has it
+      if (held == null || !held.claim()) {
+        continue; // given back, or its lease expired, while it waited: another worker has it
       }
       MDC.put("taskId", delivery.taskId());
-      if (held != null) {
-        held.started();
-      }
-      TaskContext.enter(delivery, id, () -> held != null && held.stopSignalled(), (count, total, message) ->
+      held.started();
+      TaskContext.enter(delivery, id, held::stopSignalled, (count, total, message) ->
           broker.progress(delivery.leaseId(), count, total, message).whenComplete((status, error) -> {
             if (error != null) {
               log.debug("task {}: a progress report was not delivered: {}", delivery.taskId(), rootMessage(error));
@@ -473,22 +480,20 @@ public final class Worker implements AutoCloseable {
           }));
       try {
         Settlement outcome;
-        if (held != null && held.cancelled) {
+        if (held.cancelled) {
           outcome = cancelled(delivery); // cancelled while it waited behind others: it never starts
         } else {
           long started = System.nanoTime();
           outcome = delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery);
           timed(System.nanoTime() - started);
         }
-        if (held != null && held.cancelled && outcome instanceof Settlement.Fail) {
+        if (held.cancelled && outcome instanceof Settlement.Fail) {
           outcome = cancelled(delivery);
         }
         outcomes.add(outcome);
         done.add(delivery);
       } finally {
-        if (held != null) {
-          held.finished();
-        }
+        held.finished();
         TaskContext.exit();
         MDC.remove("taskId");
       }

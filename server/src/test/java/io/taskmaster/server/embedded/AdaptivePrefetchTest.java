@@ -14,8 +14,11 @@ import io.taskmaster.worker.Worker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
@@ -74,7 +77,9 @@ class AdaptivePrefetchTest {
     TaskType<Integer, String> job = TaskType.of("job", Integer.class, String.class);
     CountDownLatch longOneStarted = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
+    Map<Integer, AtomicInteger> runs = new ConcurrentHashMap<>();
     io.taskmaster.worker.TaskHandler<Integer, String> handler = n -> {
+      runs.computeIfAbsent(n, key -> new AtomicInteger()).incrementAndGet();
       if (n < 0) {
         longOneStarted.countDown();
         if (!release.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
@@ -88,18 +93,25 @@ class AdaptivePrefetchTest {
     // Short tasks first: the first worker learns to lease ahead.
     producer.submitAll(job, IntStream.range(0, 500).boxed().toList(), SubmitOptions.queue(QUEUE))
         .forEach(handle -> assertThat(handle.result()).succeedsWithin(WAIT));
+    runs.clear();
 
     // One put: a long task, then short ones the first worker takes along and would hold behind it.
     List<TaskHandle<String>> handles = producer.submitAll(job, List.of(-1, 1, 2, 3), SubmitOptions.queue(QUEUE));
     assertThat(longOneStarted.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-    worker("w-second", job, handler);
+    Worker second = worker("w-second", job, handler);
 
     for (TaskHandle<String> shortOne : handles.subList(1, 4)) {
       assertThat(shortOne.result()).as("done while the long task still runs").succeedsWithin(WAIT)
           .isEqualTo("w-second");
     }
+    second.close();
     release.countDown();
     assertThat(handles.get(0).result()).succeedsWithin(WAIT).isEqualTo("w-first");
+    // The first worker runs one task at a time, so this one starts after it went through the rest of the batch.
+    assertThat(producer.submit(job, 1000, SubmitOptions.queue(QUEUE)).result()).succeedsWithin(WAIT)
+        .isEqualTo("w-first");
+    assertThat(List.of(1, 2, 3)).as("the tasks given back ran once, on the second worker, not again on the first")
+        .allSatisfy(n -> assertThat(runs.get(n)).hasValue(1));
     Awaitility.await().atMost(WAIT).until(() -> engine.stats().leased() == 0);
   }
 }
