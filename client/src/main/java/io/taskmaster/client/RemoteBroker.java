@@ -104,6 +104,9 @@ public final class RemoteBroker implements Broker {
             + (cause == null ? "timed out" : cause.getMessage()) + "; is it running, and is the port right?", cause);
       }
       fresh.ready.get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      if (options.clientName() != null) {
+        name(fresh, options.clientName());
+      }
       return fresh;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -117,6 +120,18 @@ public final class RemoteBroker implements Broker {
       connecting.channel().close();
       throw new BrokerUnavailableException("the master at " + target + " did not complete the handshake within "
           + options.connectTimeout().toMillis() + " ms", e);
+    }
+  }
+
+  /** Sends NAME before any other request can use the connection, so every lease on it is held under the name. */
+  private void name(Connection fresh, String clientName) throws InterruptedException, TimeoutException {
+    try {
+      fresh.request(new Message.Name(clientName)).get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      fresh.close();
+      throw new BrokerUnavailableException("the master at " + target + " refused this client's name '" + clientName + "' ("
+          + e.getCause().getMessage() + "); a master older than this client does not know NAME: upgrade the master",
+          e.getCause());
     }
   }
 

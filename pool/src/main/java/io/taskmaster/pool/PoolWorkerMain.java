@@ -23,7 +23,8 @@ public final class PoolWorkerMain {
       System.exit(2);
     }
     String id = args[args.length - 1];
-    Broker broker = Brokers.open(args[0], BrokerOptions.withKey(AuthKey.fromEnvironment()));
+    Broker broker = Brokers.open(args[0], BrokerOptions.withKey(AuthKey.fromEnvironment())
+        .clientName(SupervisedChild.connectionName(id, ProcessHandle.current().pid())));
     Worker.Builder builder = SupervisedChild.exitWhenAHandlerIsStuck(Worker.builder(broker)).queue(args[1]).id(id)
         .adaptivePrefetch()
         .concurrency(Integer.parseInt(args[2]))

@@ -19,6 +19,15 @@ public final class SupervisedChild {
   private SupervisedChild() {}
 
   /**
+   * The name a child gives its connection to the master: its worker id and process id, so that the master's log
+   * lines and the error of a task lost with the connection say which process it was, even after a replacement
+   * took the same worker id.
+   */
+  public static String connectionName(String workerId, long pid) {
+    return workerId + " (pid " + pid + ")";
+  }
+
+  /**
    * Has the worker's process exit with {@link #STUCK_EXIT_CODE} when a handler still runs 2 s after it was
    * interrupted at its time limit or cancellation: a thread that ignores interruption cannot be stopped, a process
    * can, and the supervisor replaces it (naming the exit, see {@link WorkerProcesses}).

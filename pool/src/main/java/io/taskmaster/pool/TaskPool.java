@@ -279,7 +279,6 @@ public final class TaskPool implements AutoCloseable {
     }
     List<TaskHandle<R>> handles = producer.submitAll(type, arguments, options);
     List<TaskFuture<R>> futures = new ArrayList<>(handles.size());
-    int crashesBefore = crashes();
     for (TaskHandle<R> handle : handles) {
       TaskFuture<R> future = new TaskFuture<>(handle);
       pending.add(future); // before the outcome can arrive, so that its removal cannot come first
@@ -288,7 +287,7 @@ public final class TaskPool implements AutoCloseable {
         if (processes != null && failure instanceof RemoteTaskException remote
             && "io.taskmaster.WorkerLost".equals(remote.remoteType())) {
           // Its process died; say how, once the supervisor has seen the exit (it may see it after the master).
-          processes.crashAfter(crashesBefore).thenAccept(crash -> {
+          processes.crashed(remote.workerId()).thenAccept(crash -> {
             future.completeExceptionally(new WorkerCrashedException(handle.id(),
                 crash.isEmpty() ? "its connection closed" : crash, remote));
             pending.remove(future);

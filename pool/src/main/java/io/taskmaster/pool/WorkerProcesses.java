@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,10 +38,10 @@ public final class WorkerProcesses implements AutoCloseable {
   private final Spec spec;
   private final Map<Integer, Process> children = new ConcurrentHashMap<>();
   private final AtomicInteger crashes = new AtomicInteger();
-  private final AtomicReference<String> lastCrash = new AtomicReference<>("");
   private volatile long lastCrashNanos;
-  private final List<java.util.Map.Entry<Integer, java.util.concurrent.CompletableFuture<String>>> crashWaiters =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** How each child that crashed went, by the name its connection gave the master; one entry per crash. */
+  private final Map<String, java.util.concurrent.CompletableFuture<String>> crashesByConnection =
+      new ConcurrentHashMap<>();
   private volatile boolean stopping;
 
   private WorkerProcesses(Spec spec) {
@@ -132,16 +131,10 @@ public final class WorkerProcesses implements AutoCloseable {
     if (stopping) {
       return;
     }
-    String how = describeExit(process.exitValue());
-    String crash = name(index) + " (pid " + process.pid() + ") " + how;
-    lastCrash.set(crash);
-    int count = crashes.incrementAndGet();
-    for (var waiter : crashWaiters) {
-      if (waiter.getKey() < count) {
-        crashWaiters.remove(waiter);
-        waiter.getValue().complete(crash);
-      }
-    }
+    String connection = SupervisedChild.connectionName(name(index), process.pid());
+    String crash = connection + " " + describeExit(process.exitValue());
+    crashes.incrementAndGet();
+    crashOf(connection).complete(crash);
     long now = System.nanoTime();
     boolean burst = now - lastCrashNanos < BURST_NANOS;
     lastCrashNanos = now;
@@ -184,18 +177,16 @@ public final class WorkerProcesses implements AutoCloseable {
   }
 
   /**
-   * How the first child to die after {@code count} crashes went: a worker's connection can be seen closing before
-   * its exit is, so a task lost with it waits for this to name the crash. Completes with an empty string if no crash
-   * comes within a few seconds (the connection closed for another reason).
+   * How the child whose connection was named {@code connection} crashed, once its supervisor has seen the exit: a
+   * task lost with the connection waits for this (the master may see the connection close before the exit is seen).
+   * Completes with an empty string if no such crash comes within a few seconds (it closed for another reason).
    */
-  public java.util.concurrent.CompletableFuture<String> crashAfter(int count) {
-    java.util.concurrent.CompletableFuture<String> future = new java.util.concurrent.CompletableFuture<>();
-    crashWaiters.add(java.util.Map.entry(count, future));
-    if (crashes.get() > count) {
-      crashWaiters.removeIf(waiter -> waiter.getValue() == future);
-      future.complete(lastCrash.get());
-    }
-    return future.completeOnTimeout("", 5, TimeUnit.SECONDS);
+  public java.util.concurrent.CompletableFuture<String> crashed(String connection) {
+    return crashOf(connection).copy().completeOnTimeout("", 5, TimeUnit.SECONDS);
+  }
+
+  private java.util.concurrent.CompletableFuture<String> crashOf(String connection) {
+    return crashesByConnection.computeIfAbsent(connection, name -> new java.util.concurrent.CompletableFuture<>());
   }
 
   public int crashes() {

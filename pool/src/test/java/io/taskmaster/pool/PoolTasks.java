@@ -12,6 +12,8 @@ public final class PoolTasks implements TaskSet {
   static final TaskType<Integer, Integer> SQUARE = TaskType.of("pool-square", Integer.class, Integer.class);
   /** Reports progress 0 of its argument ("started"), sleeps the given milliseconds, then answers its argument. */
   static final TaskType<Integer, Integer> SLOW = TaskType.of("pool-slow", Integer.class, Integer.class);
+  /** As SLOW, but its progress message is the id of the process it runs in. */
+  static final TaskType<Integer, Integer> SLOW_SAYING_PID = TaskType.of("pool-slow-pid", Integer.class, Integer.class);
   static final TaskType<String, String> BOOM = TaskType.of("pool-boom", String.class, String.class);
   /** Ends its process with the given exit code, as a handler calling System.exit would. */
   static final TaskType<Integer, Integer> EXIT = TaskType.of("pool-exit", Integer.class, Integer.class);
@@ -36,6 +38,11 @@ public final class PoolTasks implements TaskSet {
     handlers.on(SQUARE, n -> n * n)
         .on(SLOW, ms -> {
           TaskContext.current().progress(0, ms, "started");
+          Thread.sleep(ms);
+          return ms;
+        })
+        .on(SLOW_SAYING_PID, ms -> {
+          TaskContext.current().progress(0, ms, String.valueOf(ProcessHandle.current().pid()));
           Thread.sleep(ms);
           return ms;
         })

@@ -186,6 +186,28 @@ class ProcessPoolTest {
   }
 
   @Test
+  void processesKilledTogetherAreEachNamedInTheFailureOfTheirOwnTask() {
+    try (TaskPool pool = TaskPool.processes(2, TaskPool.Options.defaults().withMaxAttempts(1), PoolTasks.class)) {
+      List<TaskFuture<Integer>> running = IntStream.range(0, 2)
+          .mapToObj(i -> pool.applyAsync(PoolTasks.SLOW_SAYING_PID, 600_000)).toList();
+      Awaitility.await("each task running, in its own process").atMost(WAIT).until(() ->
+          running.stream().allMatch(task -> task.progress().isPresent())
+              && !pidOf(running.get(0)).equals(pidOf(running.get(1))));
+      pool.workerPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+
+      for (TaskFuture<Integer> task : running) {
+        assertThat(task).failsWithin(WAIT).withThrowableThat().havingCause()
+            .isInstanceOf(WorkerCrashedException.class)
+            .withMessageContaining("(pid " + pidOf(task) + ") was killed by SIGKILL");
+      }
+    }
+  }
+
+  private static String pidOf(TaskFuture<Integer> task) {
+    return task.progress().orElseThrow().message();
+  }
+
+  @Test
   void childOutputIsForwardedWithItsPrefixOrWrittenToFiles(@TempDir Path logs) throws Exception {
     PrintStream console = System.err;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();

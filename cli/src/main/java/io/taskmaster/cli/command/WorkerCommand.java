@@ -232,13 +232,21 @@ public final class WorkerCommand extends LoggedCommand {
     return ExitCodes.OK;
   }
 
+  /** The connection's name on the master: the worker id, with the process id for a supervised child. */
+  private String clientName() {
+    if (id == null) {
+      return null;
+    }
+    return supervised ? SupervisedChild.connectionName(id, ProcessHandle.current().pid()) : id;
+  }
+
   /** Waits for the master to come up, saying so once; null when a signal arrived first. */
   private Broker connectPatiently(Termination termination) throws InterruptedException {
     Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
     boolean said = false;
     while (true) {
       try {
-        return connect.open();
+        return connect.open(clientName());
       } catch (BrokerUnavailableException e) {
         if (!said) {
           log.warn("{}; retrying until it is up (Ctrl-C to give up)", e.getMessage());

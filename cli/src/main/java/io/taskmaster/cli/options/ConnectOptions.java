@@ -16,6 +16,11 @@ public final class ConnectOptions {
   public KeyOptions key;
 
   public Broker open() {
-    return Brokers.open(uri, BrokerOptions.withKey(key.key()));
+    return open(null);
+  }
+
+  /** Opens the broker with a name for this client (null for none) that the master shows in its logs and errors. */
+  public Broker open(String clientName) {
+    return Brokers.open(uri, BrokerOptions.withKey(key.key()).clientName(clientName));
   }
 }

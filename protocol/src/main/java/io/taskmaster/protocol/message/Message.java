@@ -123,6 +123,13 @@ public sealed interface Message {
     }
   }
 
+  /** A name for this connection (a worker's id, say), valid as a queue name is. */
+  record Name(String clientName) implements Message {
+    public Opcode opcode() {
+      return Opcode.NAME;
+    }
+  }
+
   // -- responses ---------------------------------------------------------------------------------------------
 
   record PutOk(int count) implements Message {
@@ -212,6 +219,12 @@ public sealed interface Message {
   record Pong() implements Message {
     public Opcode opcode() {
       return Opcode.PONG;
+    }
+  }
+
+  record Named() implements Message {
+    public Opcode opcode() {
+      return Opcode.NAMED;
     }
   }
 

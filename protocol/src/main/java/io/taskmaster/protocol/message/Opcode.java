@@ -21,6 +21,8 @@ public enum Opcode {
   DEAD_PURGE(0x1A),
   CANCEL(0x1B),
   PROGRESS(0x1C),
+  /** The client names itself, for the master's logs and the errors of tasks lost with its connection. */
+  NAME(0x1D),
   PUT_OK(0x90),
   LEASED(0x91),
   SETTLED(0x92),
@@ -33,6 +35,7 @@ public enum Opcode {
   DEAD_PURGED(0x9A),
   CANCELLED(0x9B),
   PROGRESSED(0x9C),
+  NAMED(0x9D),
   /** Pushed by the server (request id 0): a progress report of a task the client waits for. */
   PROGRESS_UPDATE(0xC0),
   /** Pushed by the server (request id 0) to the holder of a lease whose task was cancelled: stop it. */

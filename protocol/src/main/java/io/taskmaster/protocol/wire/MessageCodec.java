@@ -113,7 +113,8 @@ public final class MessageCodec {
       case DEAD_PURGED -> out.writeLong(((Message.DeadPurged) message).count());
       case AWAIT_RESULT -> writeString(out, ((Message.AwaitResult) message).taskId());
       case SIZE -> writeString(out, ((Message.Size) message).queue());
-      case PING, PONG -> { }
+      case PING, PONG, NAMED -> { }
+      case NAME -> writeString(out, ((Message.Name) message).clientName());
       case PUT_OK -> out.writeInt(((Message.PutOk) message).count());
       case LEASED -> {
         List<Delivery> deliveries = ((Message.Leased) message).deliveries();
@@ -283,12 +284,14 @@ public final class MessageCodec {
       case AWAIT_RESULT -> new Message.AwaitResult(readString(in));
       case SIZE -> new Message.Size(readString(in));
       case PING -> new Message.Ping();
+      case NAME -> new Message.Name(readString(in));
       case PUT_OK -> new Message.PutOk(in.readInt());
       case LEASED -> new Message.Leased(readDeliveries(in));
       case SETTLED -> new Message.Settled(readStatuses(in));
       case RESULT -> new Message.Result(readResult(in));
       case SIZE_OK -> new Message.SizeOk(in.readLong());
       case PONG -> new Message.Pong();
+      case NAMED -> new Message.Named();
       case ERROR -> new Message.Error(ErrorCode.of(in.readUnsignedShort()), readText(in));
     };
     if (in.isReadable()) {

@@ -312,6 +312,8 @@ class DecoderFuzzTest {
         case AWAIT_RESULT -> new Message.AwaitResult(text(r, 0, 12));
         case SIZE -> new Message.Size(text(r, 0, 12));
         case PING -> new Message.Ping();
+        case NAME -> new Message.Name(text(r, 0, 20));
+        case NAMED -> new Message.Named();
         case PUT_OK -> new Message.PutOk(r.nextInt());
         case LEASED -> new Message.Leased(list(r, 4, () -> new Delivery(text(r, 0, 12), r.nextLong(), r.nextInt(),
             text(r, 0, 12), text(r, 0, 12), headers(r), nullableBytes(r), r.nextLong(0x1_0000_0000L))));

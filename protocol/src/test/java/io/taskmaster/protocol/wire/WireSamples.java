@@ -82,6 +82,7 @@ final class WireSamples {
         new Message.AwaitResult("task-1"),
         new Message.Size("emails"),
         new Message.Ping(),
+        new Message.Name("worker-3 (pid 4711) é"),
         new Message.PutOk(2),
         new Message.Leased(List.of(
             new Delivery("task-1", 17, 1, "emails", "send-mail", headers, utf8("{}"), 30_000),
@@ -93,6 +94,7 @@ final class WireSamples {
         new Message.Result(TaskResult.failure("task-2", error)),
         new Message.SizeOk(Long.MAX_VALUE),
         new Message.Pong(),
+        new Message.Named(),
         new Message.Error(ErrorCode.BUSY, "queue 'emails' is full; retry later"),
         new Message.Error(ErrorCode.INTERNAL, ""));
   }

@@ -213,7 +213,7 @@ public final class EmbeddedBroker implements Broker {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
-      engine.disconnect(owner);
+      engine.disconnect(owner, name == null ? "" : name);
     }
   }
 

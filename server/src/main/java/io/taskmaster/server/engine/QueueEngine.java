@@ -523,9 +523,11 @@ public final class QueueEngine {
 
   /**
    * The owner went away (its connection dropped or its broker closed): its leases go back to the head of their
-   * queues for other consumers, and its waits are dropped. Returns the number of leases returned.
+   * queues for other consumers, and its waits are dropped. {@code ownerName} (what the client called itself, or
+   * empty) is the worker of each task's WorkerLost error, so that its producer can tell whose crash it was. Returns
+   * the number of leases returned.
    */
-  public int disconnect(long owner) {
+  public int disconnect(long owner, String ownerName) {
     List<Runnable> effects = new ArrayList<>();
     int returned = 0;
     lock.lock();
@@ -553,7 +555,7 @@ public final class QueueEngine {
       resultWaiters.values().forEach(list -> list.removeIf(waiter -> waiter.owner == owner));
       resultWaiters.values().removeIf(List::isEmpty);
       returnLost(owned, TaskError.of("io.taskmaster.WorkerLost", "the worker's connection closed before it settled "
-          + "the task", ""), ticker.nanos(), effects);
+          + "the task", ownerName), ticker.nanos(), effects);
     } finally {
       lock.unlock();
     }

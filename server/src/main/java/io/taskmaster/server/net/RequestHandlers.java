@@ -82,6 +82,10 @@ final class RequestHandlers {
     table.put(Opcode.AWAIT_RESULT, this::awaitResult);
     table.put(Opcode.SIZE, this::size);
     table.put(Opcode.PING, (session, ctx, id, message) -> reply(session, id, new Message.Pong()));
+    table.put(Opcode.NAME, (session, ctx, id, message) -> {
+      session.named(Names.requireValid("client name", ((Message.Name) message).clientName()));
+      reply(session, id, new Message.Named());
+    });
   }
 
   void handle(ServerSession session, ChannelHandlerContext ctx, Envelope envelope) {

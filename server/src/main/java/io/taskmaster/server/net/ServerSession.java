@@ -42,6 +42,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   private final byte[] serverNonce = Handshake.nonce(Wire.NONCE_BYTES);
   private State state = State.AWAIT_AUTH;
   private InetSocketAddress peer;
+  /** What the client called itself (NAME), or null; read on the event loop only. */
+  private String clientName;
   private boolean admitted;
   private boolean handshaking;
   private ScheduledFuture<?> handshakeTimer;
@@ -134,6 +136,19 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         holdBack.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** The client named itself: the name goes into log lines about it and into the errors of tasks lost with it. */
+  void named(String name) {
+    if (!name.equals(clientName)) {
+      log.debug("client {} is {}", peer, name);
+    }
+    clientName = name;
+  }
+
+  /** The client as log lines name it: its name and address, or its address alone. */
+  private String describe() {
+    return clientName == null ? String.valueOf(peer) : clientName + " at " + peer;
+  }
+
   private void authenticated(ChannelHandlerContext ctx) {
     state = State.READY;
     endHandshake();
@@ -166,11 +181,11 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     if (admitted) {
       endHandshake();
       server.connections.closed();
-      int returned = server.engine.disconnect(owner);
+      int returned = server.engine.disconnect(owner, clientName == null ? "" : clientName);
       if (returned > 0) {
-        log.info("client {} disconnected holding {} lease(s); the tasks are ready again", peer, returned);
+        log.info("client {} disconnected holding {} lease(s); the tasks are ready again", describe(), returned);
       } else {
-        log.debug("client {} disconnected", peer);
+        log.debug("client {} disconnected", describe());
       }
     }
     ctx.fireChannelInactive();

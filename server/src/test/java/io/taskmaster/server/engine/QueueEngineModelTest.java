@@ -178,7 +178,7 @@ class QueueEngineModelTest {
         what = "settle " + kind + " " + pick.getKey();
       } else if (op < 80) {
         long owner = 1 + random.nextInt(OWNERS);
-        engine.disconnect(owner);
+        engine.disconnect(owner, "");
         for (ModelTask task : model.values()) {
           if (task.state == State.LEASED && task.owner == owner) {
             task.state = task.attempts < MAX_ATTEMPTS ? State.READY : State.DEAD;

@@ -65,7 +65,7 @@ class QueueEngineOptionsTest {
     assertThat(leaseAll()).as("the other task, whose cancellation could not be asked, comes back")
         .containsExactly("python");
 
-    engine.disconnect(2);
+    engine.disconnect(2, "");
     put("after", TaskOptions.DEFAULTS);
     engine.lease(2, "q", 1, false, leased::addAll);
     assertThat(engine.cancel("after")).as("a disconnected owner's listener is gone").isEqualTo(CancelOutcome.RUNNING);

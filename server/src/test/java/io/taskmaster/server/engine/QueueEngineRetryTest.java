@@ -119,7 +119,7 @@ class QueueEngineRetryTest {
       List<Delivery> leased = new ArrayList<>();
       engine.lease(owner, "q", 1, false, leased::addAll);
       assertThat(leased).singleElement().satisfies(d -> assertThat(d.attempt()).isEqualTo(owner - 100));
-      engine.disconnect(owner); // the worker process died with the task
+      engine.disconnect(owner, ""); // the worker process died with the task
     }
 
     assertThat(lease()).isEmpty();
