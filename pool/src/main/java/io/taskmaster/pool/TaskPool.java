@@ -229,6 +229,15 @@ public final class TaskPool implements AutoCloseable {
     return submit(type, List.of(argument), SubmitOptions.queue(QUEUE).timeout(timeout)).get(0);
   }
 
+  /**
+   * Submits one task with its own options: attempts ({@code SubmitOptions.defaults().maxAttempts(1)} fails at the
+   * first error, as Python's pools do), time limit, priority, delay, headers, unique key. The pool's own queue is
+   * always used: a queue named in {@code options} is ignored.
+   */
+  public <A, R> TaskFuture<R> applyAsync(TaskType<A, R> type, A argument, SubmitOptions options) {
+    return submit(type, List.of(argument), options.onQueue(QUEUE)).get(0);
+  }
+
   /** Runs a task per argument, in one batch, and returns the results in the order of the arguments. */
   public <A, R> List<R> map(TaskType<A, R> type, List<? extends A> arguments) {
     List<TaskFuture<R>> futures = submit(type, arguments, SubmitOptions.queue(QUEUE));

@@ -7,8 +7,10 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
+import io.taskmaster.producer.SubmitOptions;
 import io.taskmaster.task.RemoteTaskException;
 import io.taskmaster.task.TaskType;
+import io.taskmaster.worker.TaskSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -54,6 +57,24 @@ class ThreadPoolTest {
       assertThatThrownBy(() -> pool.apply(PoolTasks.BOOM, "bad input")).isInstanceOf(RemoteTaskException.class)
           .hasMessageContaining("bad input");
       assertThat(pool.apply(PoolTasks.SQUARE, 3)).isEqualTo(9);
+    }
+  }
+
+  @Test
+  void aTasksOwnOptionsCanMakeItFailAtItsFirstError() {
+    AtomicInteger runs = new AtomicInteger();
+    TaskType<String, String> boom = TaskType.of("pool-counted-boom", String.class, String.class);
+    TaskSet counted = handlers -> handlers.on(boom, message -> {
+      runs.incrementAndGet();
+      throw new IllegalStateException(message);
+    });
+    try (TaskPool pool = TaskPool.threads(1, counted)) {
+      // The queue named is ignored: a pool's tasks always go to its own workers.
+      TaskFuture<String> once = pool.applyAsync(boom, "no retry", SubmitOptions.defaults().maxAttempts(1)
+          .onQueue("elsewhere"));
+      assertThat(once).failsWithin(Duration.ofSeconds(30)).withThrowableThat().havingCause()
+          .isInstanceOf(RemoteTaskException.class).withMessageContaining("no retry");
+      assertThat(runs).as("one attempt, where the default is three").hasValue(1);
     }
   }
 
