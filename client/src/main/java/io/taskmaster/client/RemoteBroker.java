@@ -129,9 +129,9 @@ public final class RemoteBroker implements Broker {
       fresh.request(new Message.Name(clientName)).get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       fresh.close();
-      throw new BrokerUnavailableException("the master at " + target + " refused this client's name '" + clientName + "' ("
-          + e.getCause().getMessage() + "); a master older than this client does not know NAME: upgrade the master",
-          e.getCause());
+      throw new BrokerUnavailableException("the master at " + target + " refused this client's name '" + clientName
+          + "' (" + e.getCause().getMessage() + "); a master older than this client does not know NAME: upgrade the "
+          + "master", e.getCause());
     }
   }
 
