@@ -129,9 +129,12 @@ public final class RemoteBroker implements Broker {
       fresh.request(new Message.Name(clientName)).get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       fresh.close();
-      throw new BrokerUnavailableException("the master at " + target + " refused this client's name '" + clientName
-          + "' (" + e.getCause().getMessage() + "); a master older than this client does not know NAME: upgrade the "
-          + "master", e.getCause());
+      if (e.getCause() instanceof BrokerException refused && "UNKNOWN_OPCODE".equals(refused.code())) {
+        throw new BrokerUnavailableException("the master at " + target + " does not know NAME, which names this "
+            + "client ('" + clientName + "'): it is older than this client; upgrade the master", refused);
+      }
+      throw e.getCause() instanceof RuntimeException runtime ? runtime : new BrokerUnavailableException(
+          "cannot name this client on the master at " + target + ": " + e.getCause(), e.getCause());
     }
   }
 

@@ -470,6 +470,13 @@ public final class Worker implements AutoCloseable {
       if (held == null || !held.claim()) {
         continue; // given back, or its lease expired, while it waited: another worker has it
       }
+      if (held.lost) {
+        // Its lease expired just now and the refusal lost the race to claim it: its permit is ours to give back.
+        permits.release(1);
+        freed.incrementAndGet();
+        leaser.pump();
+        continue;
+      }
       MDC.put("taskId", delivery.taskId());
       held.started();
       TaskContext.enter(delivery, id, held::stopSignalled, (count, total, message) ->

@@ -1,5 +1,6 @@
 package io.taskmaster.pool;
 
+import io.taskmaster.broker.Names;
 import io.taskmaster.worker.Worker;
 import java.io.IOException;
 import java.time.Duration;
@@ -24,7 +25,9 @@ public final class SupervisedChild {
    * took the same worker id.
    */
   public static String connectionName(String workerId, long pid) {
-    return workerId + " (pid " + pid + ")";
+    String process = " (pid " + pid + ")";
+    // A name is at most 255 characters; a worker id near that keeps its start.
+    return workerId.substring(0, Math.min(workerId.length(), Names.MAX_LENGTH - process.length())) + process;
   }
 
   /**

@@ -39,7 +39,7 @@ public final class WorkerProcesses implements AutoCloseable {
   private final Map<Integer, Process> children = new ConcurrentHashMap<>();
   private final AtomicInteger crashes = new AtomicInteger();
   private volatile long lastCrashNanos;
-  /** How each child that crashed went, by the name its connection gave the master; one entry per crash. */
+  /** How each child that crashed recently went, by the name its connection gave the master. */
   private final Map<String, java.util.concurrent.CompletableFuture<String>> crashesByConnection =
       new ConcurrentHashMap<>();
   private volatile boolean stopping;
@@ -134,7 +134,9 @@ public final class WorkerProcesses implements AutoCloseable {
     String connection = SupervisedChild.connectionName(name(index), process.pid());
     String crash = connection + " " + describeExit(process.exitValue());
     crashes.incrementAndGet();
-    crashOf(connection).complete(crash);
+    java.util.concurrent.CompletableFuture<String> recorded = crashOf(connection);
+    recorded.complete(crash);
+    forgetLater(connection, recorded);
     long now = System.nanoTime();
     boolean burst = now - lastCrashNanos < BURST_NANOS;
     lastCrashNanos = now;
@@ -182,7 +184,18 @@ public final class WorkerProcesses implements AutoCloseable {
    * Completes with an empty string if no such crash comes within a few seconds (it closed for another reason).
    */
   public java.util.concurrent.CompletableFuture<String> crashed(String connection) {
-    return crashOf(connection).copy().completeOnTimeout("", 5, TimeUnit.SECONDS);
+    java.util.concurrent.CompletableFuture<String> recorded = crashOf(connection);
+    return recorded.copy().completeOnTimeout("", 5, TimeUnit.SECONDS)
+        .whenComplete((how, error) -> forgetLater(connection, recorded));
+  }
+
+  /**
+   * Drops a crash a minute after it was recorded or waited for: the tasks lost with a connection ask at once, so
+   * the map holds only recent crashes however long a crash-looping pool runs.
+   */
+  private void forgetLater(String connection, java.util.concurrent.CompletableFuture<String> recorded) {
+    java.util.concurrent.CompletableFuture.delayedExecutor(1, TimeUnit.MINUTES)
+        .execute(() -> crashesByConnection.remove(connection, recorded));
   }
 
   private java.util.concurrent.CompletableFuture<String> crashOf(String connection) {

@@ -195,13 +195,13 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (root instanceof ProtocolException protocol) {
-      server.refusedLog.warn("closing connection from {}: {}", peer, protocol.getMessage());
+      server.refusedLog.warn("closing connection from {}: {}", describe(), protocol.getMessage());
       closeWith(ctx, 0, protocol.code(), protocol.getMessage());
     } else if (root instanceof IOException) {
-      log.debug("connection from {} failed: {}", peer, root.toString());
+      log.debug("connection from {} failed: {}", describe(), root.toString());
       ctx.close();
     } else {
-      log.error("unexpected error on the connection from {}; closing it", peer, root);
+      log.error("unexpected error on the connection from {}; closing it", describe(), root);
       closeWith(ctx, 0, ErrorCode.INTERNAL, "internal error: " + root);
     }
   }
