@@ -247,8 +247,7 @@ public final class Worker implements AutoCloseable {
             // It waited behind others and will not start here, so nothing else gives its permit back.
             log.warn("task {} ({}): its lease expired while it waited in this worker; another worker gets it",
                 held.delivery.taskId(), held.delivery.type());
-            permits.release(1);
-            freed.incrementAndGet();
+            free(1);
             leasers.forEach(Leaser::pump);
           } else {
             log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
@@ -369,8 +368,7 @@ public final class Worker implements AutoCloseable {
         }
       }
       releaseAll(batch);
-      permits.release(batch.size());
-      freed.incrementAndGet();
+      free(batch.size());
     }
   }
 
@@ -450,6 +448,12 @@ public final class Worker implements AutoCloseable {
     permits.release(stale.size()); // not counted as freed: no lease is sent for them until a task finishes
   }
 
+  /** Gives back the permits of tasks that are done here, counted as freed so that a lease in flight re-checks. */
+  private void free(int count) {
+    permits.release(count);
+    freed.incrementAndGet();
+  }
+
   /** Folds a handler's run time into the moving average that adaptive prefetch reads. */
   private void timed(long nanos) {
     long average = averageRunNanos;
@@ -472,8 +476,7 @@ public final class Worker implements AutoCloseable {
       }
       if (held.lost) {
         // Its lease expired just now and the refusal lost the race to claim it: its permit is ours to give back.
-        permits.release(1);
-        freed.incrementAndGet();
+        free(1);
         leaser.pump();
         continue;
       }
@@ -537,8 +540,7 @@ public final class Worker implements AutoCloseable {
       }
     });
     done.forEach(delivery -> inHand.remove(delivery.leaseId()));
-    permits.release(done.size());
-    freed.incrementAndGet();
+    free(done.size());
     leaser.pump();
   }
 
