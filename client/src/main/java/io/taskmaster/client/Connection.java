@@ -1,33 +1,27 @@
 package io.taskmaster.client;
 
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
 import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.BrokerUnavailableException;
 import io.taskmaster.protocol.message.Envelope;
 import io.taskmaster.protocol.message.ErrorCode;
 import io.taskmaster.protocol.message.Message;
-import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.ProtocolException;
 import io.taskmaster.protocol.wire.Rejected;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * One TCP connection to a master: the handshake, then pipelined requests matched to responses by request id.
+ * One connection to a master: the handshake, then pipelined requests matched to responses by request id, and the
+ * frames the master pushes. It does not move bytes itself: its {@link Link} does (a blocking socket by default, see
+ * {@link SocketLink}), and reports back what it read and when it closed.
  *
- * <p>Writes from any thread go through a queue that the event loop drains in one go and flushes once, so a burst of
- * requests from many threads costs one system call, not one each. When the connection drops, every request still
- * waiting fails with {@link BrokerUnavailableException}; the broker decides what to re-send.
+ * <p>When the connection drops, every request still waiting fails with {@link BrokerUnavailableException}; the
+ * broker decides what to re-send.
  */
-final class Connection extends ChannelInboundHandlerAdapter {
+final class Connection {
   private final String target;
   private final ClientHandshake handshake;
   private final Consumer<Connection> onClose;
@@ -35,10 +29,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private final Consumer<Message> onPush;
   final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final Map<Integer, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
-  private final ConcurrentLinkedQueue<Envelope> outbox = new ConcurrentLinkedQueue<>();
-  private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final AtomicInteger nextRequestId = new AtomicInteger();
-  private volatile Channel channel;
+  private volatile Link link;
   private volatile boolean closed;
 
   Connection(String target, ClientHandshake handshake, Consumer<Connection> onClose,
@@ -47,6 +39,11 @@ final class Connection extends ChannelInboundHandlerAdapter {
     this.handshake = handshake;
     this.onClose = onClose;
     this.onPush = onPush;
+  }
+
+  /** Called by the link before it reads the first byte. */
+  void attach(Link attached) {
+    this.link = attached;
   }
 
   /** Sends a request; the future completes with its response, or fails with the server's error. */
@@ -62,37 +59,12 @@ final class Connection extends ChannelInboundHandlerAdapter {
       response.completeExceptionally(lost(null));
       return response;
     }
-    outbox.add(new Envelope(id, message));
-    if (drainScheduled.compareAndSet(false, true)) {
-      channel.eventLoop().execute(this::drain);
-    }
+    link.send(new Envelope(id, message));
     return response;
   }
 
-  private void drain() {
-    drainScheduled.set(false);
-    Envelope envelope;
-    boolean wrote = false;
-    while ((envelope = outbox.poll()) != null) {
-      channel.write(envelope, channel.voidPromise());
-      wrote = true;
-    }
-    if (wrote) {
-      channel.flush();
-    }
-  }
-
-  @Override
-  public void channelActive(ChannelHandlerContext ctx) {
-    channel = ctx.channel();
-    io.netty.buffer.ByteBuf preface = ctx.alloc().buffer(8);
-    io.taskmaster.protocol.wire.FrameEncoder.writePreface(preface, io.taskmaster.protocol.wire.Wire.VERSION);
-    ctx.writeAndFlush(preface);
-    ctx.fireChannelActive();
-  }
-
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+  /** A frame the link read: an {@link Envelope} or a {@link Rejected}. */
+  void received(Object msg) {
     if (msg instanceof Rejected rejected) {
       CompletableFuture<Message> response = pending.remove(rejected.requestId());
       if (response != null) {
@@ -104,7 +76,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     Envelope envelope = (Envelope) msg;
     Message message = envelope.message();
     if (!ready.isDone()) {
-      onHandshake(ctx, message);
+      onHandshake(message);
       return;
     }
     if (envelope.requestId() == 0
@@ -130,54 +102,62 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void onHandshake(ChannelHandlerContext ctx, Message message) {
+  /** The link could not send a request (it could not be encoded): its caller hears why. */
+  void refused(int requestId, RuntimeException why) {
+    CompletableFuture<Message> response = pending.remove(requestId);
+    if (response != null) {
+      response.completeExceptionally(new BrokerException("INVALID_ARGUMENT", "the request could not be sent: "
+          + why.getMessage()));
+    }
+  }
+
+  private void onHandshake(Message message) {
     try {
       if (message instanceof Message.Hello hello) {
         Message.Auth auth = handshake.onHello(hello);
         if (auth == null) {
-          authenticated(ctx);
+          authenticated();
         } else {
-          ctx.writeAndFlush(new Envelope(0, auth));
+          link.send(new Envelope(0, auth));
         }
       } else if (message instanceof Message.AuthOk ok) {
         handshake.onAuthOk(ok);
-        authenticated(ctx);
+        authenticated();
       } else if (message instanceof Message.Error error) {
         ready.completeExceptionally(ClientHandshake.refused(target, error));
-        ctx.close();
+        link.close();
       } else {
         throw new IllegalStateException("the master at " + target + " sent " + message.opcode()
             + " during the handshake");
       }
     } catch (RuntimeException e) {
       ready.completeExceptionally(e);
-      ctx.close();
+      link.close();
     }
   }
 
-  private void authenticated(ChannelHandlerContext ctx) {
-    ctx.pipeline().get(FrameDecoder.class).authenticated();
+  private void authenticated() {
+    link.authenticated();
     ready.complete(null);
   }
 
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
+  /** The link closed, for whatever reason; called once. */
+  void linkClosed() {
     closed = true;
     ready.completeExceptionally(lost(null));
     failAll(lost(null));
     onClose.accept(this);
   }
 
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+  /** The link failed: unreadable bytes from the master, or an IO error. The link closes itself afterwards. */
+  void linkFailed(Throwable root) {
     BrokerException error = root instanceof ProtocolException protocol
         ? new BrokerException(protocol.code().name(), "the master at " + target + " sent bytes this client cannot "
             + "read: " + protocol.getMessage())
         : lost(root);
     ready.completeExceptionally(error);
     failAll(error);
-    ctx.close();
+    link.close();
   }
 
   private void failAll(BrokerException error) {
@@ -199,7 +179,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
   }
 
   void close() {
-    Channel current = channel;
+    Link current = link;
     if (current != null) {
       current.close();
     }

@@ -1,11 +1,5 @@
 package io.taskmaster.client;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
 import io.taskmaster.backoff.Backoff;
 import io.taskmaster.broker.AuthenticationException;
 import io.taskmaster.broker.Broker;
@@ -21,9 +15,7 @@ import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.protocol.message.Message;
-import io.taskmaster.protocol.transport.Transports;
-import io.taskmaster.protocol.wire.FrameDecoder;
-import io.taskmaster.protocol.wire.FrameEncoder;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,8 +41,6 @@ public final class RemoteBroker implements Broker {
   private static final Logger log = LoggerFactory.getLogger(RemoteBroker.class);
   /** Room above the frame limit for the envelope of a maximal payload. */
   private static final int FRAME_SLACK_BYTES = 64 * 1024;
-  private static final EventLoopGroup EVENT_LOOPS = Transports.eventLoopGroup(
-      Math.max(2, Runtime.getRuntime().availableProcessors()), "taskmaster-client");
 
   private final String host;
   private final int port;
@@ -81,28 +71,14 @@ public final class RemoteBroker implements Broker {
   private Connection openConnection() {
     Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
         this::onPushed);
-    Bootstrap bootstrap = new Bootstrap()
-        .group(EVENT_LOOPS)
-        .channel(Transports.channel())
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
-        .handler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel channel) {
-            channel.pipeline()
-                .addLast(new FrameDecoder(false, options.maxFrameBytes() + FRAME_SLACK_BYTES))
-                .addLast(FrameEncoder.INSTANCE)
-                .addLast(fresh);
-          }
-        });
-    ChannelFuture connecting = bootstrap.connect(host, port);
+    int maxFrameBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
     try {
-      connecting.await(options.connectTimeout().toMillis() + 1000);
-      if (!connecting.isSuccess()) {
-        Throwable cause = connecting.cause();
-        throw new BrokerUnavailableException("cannot reach the master at " + target + ": "
-            + (cause == null ? "timed out" : cause.getMessage()) + "; is it running, and is the port right?", cause);
-      }
+      SocketLink.connect(host, port, options.connectTimeout(), maxFrameBytes, fresh);
+    } catch (IOException e) {
+      throw new BrokerUnavailableException("cannot reach the master at " + target + ": " + e.getMessage()
+          + "; is it running, and is the port right?", e);
+    }
+    try {
       fresh.ready.get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
       if (options.clientName() != null) {
         name(fresh, options.clientName());
@@ -110,14 +86,14 @@ public final class RemoteBroker implements Broker {
       return fresh;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      connecting.channel().close();
+      fresh.close();
       throw new BrokerUnavailableException("interrupted while connecting to " + target, e);
     } catch (ExecutionException e) {
-      connecting.channel().close();
+      fresh.close();
       throw e.getCause() instanceof RuntimeException runtime ? runtime : new BrokerUnavailableException(
           "cannot connect to " + target + ": " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
-      connecting.channel().close();
+      fresh.close();
       throw new BrokerUnavailableException("the master at " + target + " did not complete the handshake within "
           + options.connectTimeout().toMillis() + " ms", e);
     }

@@ -1,0 +1,15 @@
+package io.taskmaster.client;
+
+import io.taskmaster.protocol.message.Envelope;
+
+/** What moves a {@link Connection}'s frames: it sends envelopes and hands back what it reads. */
+interface Link {
+  /** Sends a frame, from any thread; frames from one thread leave in the order they were sent. */
+  void send(Envelope envelope);
+
+  /** The handshake succeeded: frames may now be as large as the configured maximum. */
+  void authenticated();
+
+  /** Closes the link; the connection hears of it through {@link Connection#linkClosed()}. Idempotent. */
+  void close();
+}
