@@ -342,6 +342,9 @@ public final class Worker implements AutoCloseable {
       backoff.reset();
       permits.release(wanted - leased.size());
       leased = keepWhatFits(leased);
+      // Free before the tasks start, so that the thread that finishes one sends the next lease along with its
+      // settlement; this callback runs on the connection's reader, which cannot write without a hand-off.
+      inFlight.set(false);
       // Up to `concurrency` tasks run side by side; prefetched ones beyond that run in turn behind them, in runs
       // whose outcomes are settled together.
       int runs = Math.min(concurrency, leased.size());
@@ -352,8 +355,9 @@ public final class Worker implements AutoCloseable {
         }
         dispatch(batch);
       }
-      inFlight.set(false);
-      pump();
+      if (permits.availablePermits() > 0) {
+        pump(); // slots this lease did not fill
+      }
     }
 
     private void dispatch(List<Delivery> batch) {
