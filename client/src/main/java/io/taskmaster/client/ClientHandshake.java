@@ -9,8 +9,8 @@ import io.taskmaster.protocol.wire.Wire;
 
 /**
  * The client's half of the handshake (docs/protocol.md, "Authentication"): answer the server's HELLO with proof of
- * the key, then check the server's proof in turn. Not thread-safe; one per connection attempt, driven by its event
- * loop.
+ * the key, then check the server's proof in turn. Not thread-safe; one per connection attempt, driven by its reader
+ * thread.
  */
 final class ClientHandshake {
   private final AuthKey key;

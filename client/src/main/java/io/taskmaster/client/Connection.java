@@ -12,6 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One connection to a master: the handshake, then pipelined requests matched to responses by request id, and the
@@ -22,6 +24,7 @@ import java.util.function.Consumer;
  * broker decides what to re-send.
  */
 final class Connection {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
   private final String target;
   private final ClientHandshake handshake;
   private final Consumer<Connection> onClose;
@@ -48,6 +51,11 @@ final class Connection {
 
   /** Sends a request; the future completes with its response, or fails with the server's error. */
   CompletableFuture<Message> request(Message message) {
+    return request(message, false);
+  }
+
+  /** As {@link #request(Message)}; with {@code later}, the frame waits in the link for the next {@link #flush()}. */
+  CompletableFuture<Message> request(Message message, boolean later) {
     CompletableFuture<Message> response = new CompletableFuture<>();
     if (closed) {
       response.completeExceptionally(lost(null));
@@ -59,8 +67,18 @@ final class Connection {
       response.completeExceptionally(lost(null));
       return response;
     }
-    link.send(new Envelope(id, message));
+    Envelope envelope = new Envelope(id, message);
+    if (later) {
+      link.queue(envelope);
+    } else {
+      link.send(envelope);
+    }
     return response;
+  }
+
+  /** Sends the frames that requests made with {@code later} left in the link. */
+  void flush() {
+    link.flush();
   }
 
   /** A frame the link read: an {@link Envelope} or a {@link Rejected}. */
@@ -82,7 +100,12 @@ final class Connection {
     if (envelope.requestId() == 0
         && (message instanceof Message.Result || message instanceof Message.ProgressUpdate
             || message instanceof Message.StopTask)) {
-      onPush.accept(message);
+      try {
+        onPush.accept(message);
+      } catch (RuntimeException e) {
+        // A listener's bug (progress, stop): the connection and everyone else's requests carry on.
+        log.error("a listener of {} from the master at {} failed", message.opcode(), target, e);
+      }
       return;
     }
     CompletableFuture<Message> response = pending.remove(envelope.requestId());

@@ -7,6 +7,12 @@ interface Link {
   /** Sends a frame, from any thread; frames from one thread leave in the order they were sent. */
   void send(Envelope envelope);
 
+  /** Queues a frame to leave with the next {@link #send} or {@link #flush}, in order with the others. */
+  void queue(Envelope envelope);
+
+  /** Sends the frames queued so far. */
+  void flush();
+
   /** The handshake succeeded: frames may now be as large as the configured maximum. */
   void authenticated();
 

@@ -48,6 +48,8 @@ public final class RemoteBroker implements Broker {
   private final BrokerOptions options;
   private final Map<String, CompletableFuture<TaskResult>> resultWaits = new ConcurrentHashMap<>();
   private final Object reconnectLock = new Object();
+  /** Set while this thread runs {@link #pipelined}: its requests wait in the link until the end. */
+  private final ThreadLocal<Boolean> pipelining = new ThreadLocal<>();
   private volatile Connection connection;
   private volatile boolean closed;
 
@@ -65,6 +67,9 @@ public final class RemoteBroker implements Broker {
   public static RemoteBroker connect(String host, int port, BrokerOptions options) {
     RemoteBroker broker = new RemoteBroker(host, port, options);
     broker.connection = broker.openConnection();
+    if (!broker.connection.isOpen()) {
+      broker.onClosed(broker.connection); // lost between the handshake and now: its close went unheard
+    }
     return broker;
   }
 
@@ -135,16 +140,23 @@ public final class RemoteBroker implements Broker {
         try {
           Connection fresh = openConnection();
           connection = fresh;
-          log.info("reconnected to the master at {} after {} attempt(s)", target, backoff.attempts() + 1);
-          resultWaits.forEach((taskId, future) -> sendAwait(fresh, taskId, future));
-          return;
+          if (closed) {
+            fresh.close(); // closed while we connected: nobody else will
+            return;
+          }
+          if (fresh.isOpen()) {
+            log.info("reconnected to the master at {} after {} attempt(s)", target, backoff.attempts() + 1);
+            resultWaits.forEach((taskId, future) -> sendAwait(fresh, taskId, future));
+            return;
+          }
+          // Lost again before it was ours to watch (its close went unheard): another attempt.
         } catch (AuthenticationException e) {
           if (!saidAuth) {
             log.error("{}; still retrying", e.getMessage());
             saidAuth = true;
           }
-        } catch (BrokerException e) {
-          log.debug("reconnect to {} failed: {}", target, e.getMessage());
+        } catch (RuntimeException e) {
+          log.debug("reconnect to {} failed: {}", target, e.toString());
         }
         try {
           Thread.sleep(backoff.next().toMillis());
@@ -159,7 +171,27 @@ public final class RemoteBroker implements Broker {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("the broker " + describe() + " is closed"));
     }
-    return connection.request(message);
+    return connection.request(message, pipelining.get() != null);
+  }
+
+  @Override
+  public void pipelined(Runnable requests) {
+    if (pipelining.get() != null) {
+      requests.run(); // nested: the outermost call sends
+      return;
+    }
+    Connection first = connection;
+    pipelining.set(Boolean.TRUE);
+    try {
+      requests.run();
+    } finally {
+      pipelining.remove();
+      Connection last = connection;
+      last.flush();
+      if (first != last) {
+        first.flush(); // reconnected meanwhile: the old link fails what it holds when it closes
+      }
+    }
   }
 
   @Override

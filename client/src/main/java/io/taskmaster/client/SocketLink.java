@@ -2,9 +2,11 @@ package io.taskmaster.client;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.protocol.message.Envelope;
 import io.taskmaster.protocol.wire.FrameEncoder;
 import io.taskmaster.protocol.wire.FrameReader;
+import io.taskmaster.protocol.wire.ProtocolException;
 import io.taskmaster.protocol.wire.Wire;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,19 +24,20 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A {@link Link} on a blocking socket, as Jedis and JDBC drivers do it: the thread that sends a request writes it
  * to the socket itself, and one reader thread per connection blocks in {@code read} and hands each frame to the
- * connection. A request then wakes the master and the caller, not also an event loop in between (single mode ran
- * 20-30% faster with one worker and 2.6 times faster with four than on a Netty event loop: docs/benchmarks.md).
+ * connection. A request then wakes the master and the caller, not also an event loop in between (docs/benchmarks.md,
+ * "the client on a blocking socket").
  *
- * <p>Writers combine: a thread that finds another writing leaves its frame in the outbox, and the writer sends it
- * before it lets go, so a burst from many threads still leaves in few system calls. A caller blocks while the
- * socket's send buffer is full: the master's backpressure reaches the producer instead of a queue in memory.
+ * <p>Writers combine: a thread that finds another writing leaves its frame in the outbox, and the one writing hands
+ * what is left when it is done to the writer thread, so a burst from many threads leaves in few system calls and
+ * no caller writes more than one batch of others' frames. A caller that writes blocks while the socket's send
+ * buffer is full; the outbox itself is not bounded (frames of callers that did not get to write wait there).
  *
- * <p>Two kinds of caller never write themselves; they leave their frames to a writer thread. The reader thread
+ * <p>Some threads never write themselves; they leave their frames to the writer thread. The reader thread
  * (callbacks of completed requests run on it): blocked in a write it would stop reading, and a master that stops
- * reading from a client who does not read its answers would then never drain the write - a deadlock. And virtual
- * threads, where an interrupt closes a socket blocked in IO (JDK 21+); {@code java.net.Socket} streams rather than
- * an interruptible {@code SocketChannel} keep interrupted platform threads (a handler cancelled by its worker) from
- * closing the connection the same way.
+ * reading from a client who does not read its answers would then never drain the write - a deadlock. A
+ * {@link NonBlockingThread}, such as the workers' timer. And virtual threads, where an interrupt closes a socket
+ * blocked in IO (JDK 21+). {@code java.net.Socket} streams rather than an interruptible {@code SocketChannel} keep
+ * interrupted platform threads (a handler cancelled by its worker) from closing the connection the same way.
  */
 final class SocketLink implements Link {
   private static final int CHUNK_BYTES = 64 * 1024;
@@ -50,6 +53,8 @@ final class SocketLink implements Link {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Thread reader;
   private final Thread writer;
+  /** Why the link failed, when a write found out first: the reader reports it. */
+  private volatile Throwable failure;
   /** Only touched while holding {@link #writing}. */
   private ByteBuf writeBuffer = Unpooled.buffer(CHUNK_BYTES);
 
@@ -70,17 +75,22 @@ final class SocketLink implements Link {
   static SocketLink connect(String host, int port, Duration timeout, int maxFrameBytes, Connection connection)
       throws IOException {
     Socket socket = new Socket();
+    SocketLink link = null;
     try {
       socket.setTcpNoDelay(true);
-      socket.connect(new InetSocketAddress(host, port), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-      SocketLink link = new SocketLink(connection, socket, maxFrameBytes, host + ":" + port);
+      socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, Math.min(Integer.MAX_VALUE,
+          timeout.toMillis())));
+      link = new SocketLink(connection, socket, maxFrameBytes, host + ":" + port);
       ByteBuf preface = Unpooled.buffer(Wire.PREFACE_BYTES);
       FrameEncoder.writePreface(preface, Wire.VERSION);
       link.output.write(preface.array(), preface.arrayOffset(), preface.readableBytes());
-      link.reader.start();
       link.writer.start();
+      link.reader.start();
       return link;
-    } catch (IOException | RuntimeException e) {
+    } catch (Throwable e) {
+      if (link != null) {
+        link.close();
+      }
       socket.close();
       throw e;
     }
@@ -89,68 +99,106 @@ final class SocketLink implements Link {
   @Override
   public void send(Envelope envelope) {
     outbox.add(envelope);
+    flush();
+  }
+
+  @Override
+  public void queue(Envelope envelope) {
+    outbox.add(envelope);
+  }
+
+  @Override
+  public void flush() {
     Thread current = Thread.currentThread();
-    if (current == reader || VirtualThreads.isVirtual(current)) {
+    if (current == reader || current instanceof NonBlockingThread || VirtualThreads.isVirtual(current)) {
       LockSupport.unpark(writer);
     } else {
-      flush();
+      writeOut();
     }
   }
 
-  /** Writes what the reader thread and virtual threads leave; waits for the lock like any writer. */
+  /**
+   * Writes one batch from the outbox unless another thread is writing; that one hands our frame on when it is done.
+   * Whatever is left after the batch goes to the writer thread.
+   */
+  private void writeOut() {
+    if (writing.isHeldByCurrentThread()) {
+      return; // sent from a refusal's callback inside writeQueued; it is written after the frames before it
+    }
+    if (!writing.tryLock()) {
+      return;
+    }
+    List<Refusal> refusals;
+    try {
+      refusals = writeQueued();
+    } catch (IOException e) {
+      fail(e); // the caller hears of it from its request's future, as everyone waiting does
+      return;
+    } catch (RuntimeException | Error e) {
+      fail(e);
+      throw e;
+    } finally {
+      writing.unlock();
+    }
+    refuse(refusals);
+    if (!outbox.isEmpty()) {
+      LockSupport.unpark(writer);
+    }
+  }
+
+  /** Writes what the reader thread, timers, virtual threads and busy writers leave. */
   private void writeLoop() {
-    while (!closed.get()) {
-      if (outbox.isEmpty()) {
-        LockSupport.park(this);
-        continue;
+    try {
+      while (!closed.get()) {
+        Thread.interrupted(); // park returns at once while the flag is set: never spin on it
+        if (outbox.isEmpty()) {
+          LockSupport.park(this);
+          continue;
+        }
+        List<Refusal> refusals;
+        writing.lock();
+        try {
+          refusals = writeQueued();
+        } finally {
+          writing.unlock();
+        }
+        refuse(refusals);
       }
-      writing.lock();
-      try {
-        writeQueued();
-      } catch (IOException e) {
-        close();
-      } finally {
-        writing.unlock();
-      }
+    } catch (Throwable e) {
+      fail(e);
     }
   }
 
-  /** Writes what the outbox holds unless another thread is at it; that one then writes ours before it stops. */
-  private void flush() {
-    while (!outbox.isEmpty() && writing.tryLock()) {
-      try {
-        writeQueued();
-      } catch (IOException e) {
-        close(); // the reader sees the socket closed, and the connection fails what waits
-      } finally {
-        writing.unlock();
-      }
-    }
-  }
-
-  private void writeQueued() throws IOException {
+  /** Encodes and writes frames until the outbox is empty or a batch is full; returns the frames it could not encode. */
+  private List<Refusal> writeQueued() throws IOException {
     ByteBuf out = writeBuffer;
     out.clear();
+    List<Refusal> refusals = null;
     Envelope envelope;
-    while ((envelope = outbox.poll()) != null) {
+    while (out.readableBytes() < WRITE_BATCH_BYTES && (envelope = outbox.poll()) != null) {
       int frameStart = out.writerIndex();
       try {
         FrameEncoder.writeFrame(envelope, out);
       } catch (RuntimeException unencodable) {
         out.writerIndex(frameStart);
-        connection.refused(envelope.requestId(), unencodable);
-        continue;
-      }
-      if (out.readableBytes() >= WRITE_BATCH_BYTES) {
-        output.write(out.array(), out.arrayOffset() + out.readerIndex(), out.readableBytes());
-        out.clear();
+        refusals = refusals == null ? new ArrayList<>() : refusals;
+        refusals.add(new Refusal(envelope.requestId(), unencodable));
       }
     }
     if (out.isReadable()) {
       output.write(out.array(), out.arrayOffset() + out.readerIndex(), out.readableBytes());
     }
+    out.clear();
     if (out.capacity() > WRITE_BATCH_BYTES * 4) {
       writeBuffer = Unpooled.buffer(CHUNK_BYTES); // a huge frame went out: do not keep its buffer
+    }
+    return refusals;
+  }
+
+  /** Fails the requests that could not be encoded; outside the lock, since their callbacks may send. */
+  private void refuse(List<Refusal> refusals) {
+    if (refusals != null) {
+      refusals.forEach(refusal -> connection.refused(refusal.requestId, refusal.why));
     }
   }
 
@@ -168,28 +216,45 @@ final class SocketLink implements Link {
           return;
         }
         in.writerIndex(in.writerIndex() + read);
+        ProtocolException unreadable = null;
         try {
           frames.read(in, decoded);
-        } finally {
-          for (Object frame : decoded) {
-            connection.received(frame);
-          }
-          decoded.clear();
+        } catch (ProtocolException e) {
+          unreadable = e;
         }
-        if (!in.isReadable() && in.capacity() > CHUNK_BYTES * 4) {
-          in = Unpooled.buffer(CHUNK_BYTES); // a huge frame came in: do not keep its buffer
+        for (Object frame : decoded) {
+          connection.received(frame);
+        }
+        decoded.clear();
+        if (unreadable != null) {
+          throw unreadable;
+        }
+        if (in.capacity() > CHUNK_BYTES * 4 && in.readableBytes() < CHUNK_BYTES / 2) {
+          in = Unpooled.buffer(CHUNK_BYTES).writeBytes(in); // a huge frame came in: do not keep its buffer
         }
       }
     } catch (IOException e) {
-      if (!closed.get()) {
-        connection.linkFailed(e);
+      Throwable cause = failure != null ? failure : closed.get() ? null : e;
+      if (cause != null) {
+        connection.linkFailed(cause);
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       connection.linkFailed(e);
+      if (e instanceof Error error) {
+        throw error;
+      }
     } finally {
       close();
       connection.linkClosed();
     }
+  }
+
+  /** A write failed: the socket closes, and the reader reports this cause to the connection. */
+  private void fail(Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+    close();
   }
 
   @Override
@@ -208,4 +273,6 @@ final class SocketLink implements Link {
       LockSupport.unpark(writer);
     }
   }
+
+  private record Refusal(int requestId, RuntimeException why) {}
 }

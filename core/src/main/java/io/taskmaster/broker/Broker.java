@@ -29,6 +29,16 @@ public interface Broker extends AutoCloseable {
   CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements);
 
   /**
+   * Runs {@code requests}, which call this broker, and lets a remote broker send what this thread asks for inside it
+   * in one write when it returns instead of one write each: a worker's settlement and its next lease, say. The
+   * futures behave as without it, except that nothing is sent before {@code requests} returns: it must not wait
+   * for the answer of a request it makes. Other brokers just run it.
+   */
+  default void pipelined(Runnable requests) {
+    requests.run();
+  }
+
+  /**
    * Puts tasks and waits for their results in one step. A remote broker sends both in one request, and the master
    * pushes each result when its task is settled; other brokers may simply combine {@link #put} and {@link #result}.
    */

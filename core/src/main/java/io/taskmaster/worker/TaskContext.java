@@ -142,8 +142,9 @@ public final class TaskContext {
   /**
    * Tells the producer how far the task has come: {@code done} of {@code total} (0 for an unknown total), with a
    * short message. The producer sees it on its {@code TaskHandle} ({@code progress()}, {@code onProgress}) and
-   * {@code taskmaster submit --wait} draws it. Reports are sent in the background, at most every 100 ms (the one
-   * with {@code done >= total} always); they are not durable.
+   * {@code taskmaster submit --wait} draws it. Reports are sent without waiting for an answer, at most every 100 ms
+   * (the one with {@code done >= total} always); they are not durable. On a remote master the call blocks only
+   * while the connection's send buffer is full.
    */
   public void progress(long done, long total, String message) {
     long now = System.nanoTime();

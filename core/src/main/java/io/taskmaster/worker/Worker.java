@@ -5,6 +5,7 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerUnavailableException;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.Names;
+import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.task.TaskError;
@@ -48,8 +49,9 @@ public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
   /** Retries leases after a backoff; one daemon thread for every worker in the JVM. */
+  /** Time limits, lease extensions and lease retries of every worker in the JVM: it must not block on a socket. */
   private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "taskmaster-worker-timer");
+    Thread thread = new NonBlockingThread(runnable, "taskmaster-worker-timer");
     thread.setDaemon(true);
     return thread;
   });
@@ -531,6 +533,11 @@ public final class Worker implements AutoCloseable {
   }
 
   private void settle(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
+    // The settlement and the lease that takes the freed slots leave in one write.
+    broker.pipelined(() -> settleThenLease(done, outcomes, leaser));
+  }
+
+  private void settleThenLease(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
     track(broker.settle(outcomes)).whenComplete((statuses, error) -> {
       for (int i = 0; i < done.size(); i++) {
         Delivery delivery = done.get(i);

@@ -354,7 +354,7 @@ class BadInputTest {
     int flood = 50;
     try (Master master = Master.start(MasterSettings.of(0, KEY).withMaxConnections(limit))) {
       RemoteBroker inside = goodClient(master);
-      long descriptorsBefore = openFileDescriptors(); // after the client's event loops exist
+      long descriptorsBefore = openFileDescriptors(); // after the good client is connected
       List<RawClient> clients = new ArrayList<>();
       int admitted = 0;
       int refused = 0;

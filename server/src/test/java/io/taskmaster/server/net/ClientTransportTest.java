@@ -2,6 +2,7 @@ package io.taskmaster.server.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
 
 import io.taskmaster.broker.AuthKey;
 import io.taskmaster.broker.BrokerOptions;
@@ -9,8 +10,10 @@ import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.client.RemoteBroker;
 import io.taskmaster.server.master.Master;
+import io.taskmaster.testkit.TcpProxy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
@@ -26,8 +29,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The client's blocking-socket transport: callers write frames themselves, a reader thread reads. What that must not
- * break: an interrupted caller keeps the connection, callbacks that send from the reader thread get their answers,
- * many writers at once, and frames far larger than one read.
+ * break: an interrupted caller keeps the connection, threads that must not block do not (timers, virtual threads),
+ * callbacks that send from the reader thread get their answers, a throwing listener harms nobody else, many
+ * writers at once, pipelined requests, and frames far larger than one read.
  */
 class ClientTransportTest {
   private static final AuthKey KEY = AuthKey.of("client-transport-test-key-0123456789abcdef");
@@ -55,24 +59,80 @@ class ClientTransportTest {
   }
 
   @Test
-  void anInterruptedVirtualThreadDoesNotCloseTheConnection() throws Throwable {
+  void aNonBlockingThreadDoesNotWaitForAMasterThatIsNotReading() throws Exception {
+    assertSendsWithoutBlocking(requests -> new NonBlockingThread(requests, "timer-like"));
+  }
+
+  @Test
+  void aVirtualThreadDoesNotWaitForAMasterThatIsNotReading() throws Throwable {
     assumeThat(Runtime.version().feature()).as("virtual threads need JDK 21").isGreaterThanOrEqualTo(21);
-    ExecutorService virtual = (ExecutorService) MethodHandles.publicLookup()
-        .findStatic(Executors.class, "newVirtualThreadPerTaskExecutor", MethodType.methodType(ExecutorService.class))
+    Object builder = MethodHandles.publicLookup()
+        .findStatic(Thread.class, "ofVirtual", MethodType.methodType(Class.forName("java.lang.Thread$Builder$OfVirtual")))
         .invoke();
+    java.lang.invoke.MethodHandle unstarted = MethodHandles.publicLookup().findVirtual(
+        Class.forName("java.lang.Thread$Builder"), "unstarted", MethodType.methodType(Thread.class, Runnable.class));
+    // Blocked in a socket write, an interrupted virtual thread would close the socket: it must not get there.
+    assertSendsWithoutBlocking(requests -> {
+      try {
+        return (Thread) unstarted.invoke(builder, requests);
+      } catch (Throwable e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
+  /**
+   * Stalls the connection (a proxy that stops forwarding), has a thread from {@code threads} send far more than the
+   * socket buffers hold, and expects that thread to return before the stall ends; then everything it sent arrives,
+   * and the lease held from before shows the connection was never dropped.
+   */
+  private static void assertSendsWithoutBlocking(java.util.function.Function<Runnable, Thread> threads)
+      throws Exception {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
-        RemoteBroker broker = connect(master)) {
-      Delivery held = putAndLease(broker, "virtual");
+        TcpProxy proxy = TcpProxy.to(master.port());
+        RemoteBroker broker = RemoteBroker.connect("127.0.0.1", proxy.port(), BrokerOptions.withKey(KEY))) {
+      Delivery held = putAndLease(broker, "stalled");
+      proxy.stall();
+      List<CompletableFuture<Void>> puts = new java.util.concurrent.CopyOnWriteArrayList<>();
+      byte[] mebibyte = new byte[1024 * 1024];
+      Thread sender = threads.apply(() -> {
+        for (int i = 0; i < 48; i++) { // 48 MiB: well past the socket buffers on both sides of the proxy
+          puts.add(broker.put(List.of(new TaskMessage("big-" + i, "stalled", "", Map.of(), mebibyte))));
+        }
+      });
+      sender.start();
+      await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS)).until(() -> !sender.isAlive());
+      assertThat(puts).hasSize(48).noneMatch(CompletableFuture::isDone);
 
-      virtual.submit(() -> {
-        Thread.currentThread().interrupt();
-        return broker.put(List.of(task("from-virtual", "virtual")));
-      }).get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-
+      proxy.heal();
+      CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       assertThat(settle(broker, held)).isEqualTo(SettleStatus.OK);
-      assertThat(broker.size("virtual").get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).isEqualTo(1);
-    } finally {
-      virtual.shutdownNow();
+      assertThat(broker.size("stalled").get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).isEqualTo(48);
+    }
+  }
+
+  @Test
+  void aListenerThatThrowsDoesNotTakeTheConnectionDown() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        RemoteBroker producer = connect(master);
+        RemoteBroker worker = connect(master)) {
+      Delivery held = putAndLease(producer, "held");
+      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      TaskMessage watched = task("watched", "work");
+      producer.watchProgress(watched.id(), progress -> {
+        heard.incrementAndGet();
+        throw new IllegalStateException("a listener's bug");
+      });
+      io.taskmaster.broker.Submission submission = producer.submit(List.of(watched));
+      submission.accepted().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      Delivery task = worker.lease("work", 1, Duration.ofSeconds(5)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(0);
+
+      worker.progress(task.leaseId(), 1, 2, "half").get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS)).until(() -> heard.get() == 1);
+      settle(worker, task);
+
+      assertThat(submission.results().get(0).get(TIMEOUT_SECONDS, TimeUnit.SECONDS).taskId()).isEqualTo("watched");
+      assertThat(settle(producer, held)).as("the producer's connection was never dropped").isEqualTo(SettleStatus.OK);
     }
   }
 
@@ -119,6 +179,28 @@ class ClientTransportTest {
         assertThat(broker.size("q" + t).get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).as("queue q" + t)
             .isEqualTo(putsEach);
       }
+    }
+  }
+
+  @Test
+  void pipelinedRequestsLeaveTogetherWhenTheBlockReturns() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        RemoteBroker broker = connect(master);
+        RemoteBroker observer = connect(master)) {
+      List<CompletableFuture<Void>> puts = new ArrayList<>();
+      broker.pipelined(() -> {
+        puts.add(broker.put(List.of(task("first", "pipelined"))));
+        broker.pipelined(() -> puts.add(broker.put(List.of(task("nested", "pipelined")))));
+        try {
+          // Asked on another connection, which the master answers after anything it has read from ours.
+          assertThat(observer.size("pipelined").get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).isZero();
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+        assertThat(puts).noneMatch(CompletableFuture::isDone);
+      });
+      CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      assertThat(observer.size("pipelined").get(TIMEOUT_SECONDS, TimeUnit.SECONDS)).isEqualTo(2);
     }
   }
 
