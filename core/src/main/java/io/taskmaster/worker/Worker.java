@@ -312,7 +312,14 @@ public final class Worker implements AutoCloseable {
         long freedBefore = freed.get();
         int wanted = limitPrefetch(permits.drainPermits());
         if (wanted > 0) {
-          broker.lease(queue, wanted, LEASE_POLL).whenComplete((leased, error) -> onLeased(wanted, leased, error));
+          AtomicBoolean lease = new AtomicBoolean(true); // true while this lease holds inFlight
+          broker.lease(queue, wanted, LEASE_POLL).whenComplete((leased, error) -> {
+            try {
+              onLeased(lease, wanted, leased, error);
+            } catch (RuntimeException | Error bug) {
+              onLeaseHandlingFailed(lease, bug);
+            }
+          });
           return;
         }
         inFlight.set(false);
@@ -323,7 +330,28 @@ public final class Worker implements AutoCloseable {
       }
     }
 
-    private void onLeased(int wanted, List<Delivery> leased, Throwable error) {
+    /**
+     * A bug in handling a lease would otherwise vanish into the future and leave this leaser in flight for good: a
+     * worker that silently stops taking tasks. It is logged, and leasing resumes after a pause (with the slots the
+     * failed handling did not lose); tasks of that lease not yet started go back to their queue when their lease
+     * expires.
+     */
+    private void onLeaseHandlingFailed(AtomicBoolean lease, Throwable bug) {
+      log.error("worker {}: handling a lease from queue '{}' failed; leasing again after a pause", id, queue, bug);
+      TIMER.schedule(() -> {
+        done(lease);
+        pump();
+      }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Lets the next lease go, once per lease. */
+    private void done(AtomicBoolean lease) {
+      if (lease.compareAndSet(true, false)) {
+        inFlight.set(false);
+      }
+    }
+
+    private void onLeased(AtomicBoolean lease, int wanted, List<Delivery> leased, Throwable error) {
       if (error != null) {
         permits.release(wanted);
         if (running && !saidUnavailable) {
@@ -332,7 +360,7 @@ public final class Worker implements AutoCloseable {
           saidUnavailable = true;
         }
         TIMER.schedule(() -> {
-          inFlight.set(false);
+          done(lease);
           pump();
         }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
         return;
@@ -342,11 +370,17 @@ public final class Worker implements AutoCloseable {
         saidUnavailable = false;
       }
       backoff.reset();
+      if (leased.size() > wanted) {
+        log.warn("worker {}: {} answered a lease of {} task(s) with {}; the extra ones go back to queue '{}'", id,
+            broker.describe(), wanted, leased.size(), queue);
+        releaseAll(leased.subList(wanted, leased.size()));
+        leased = leased.subList(0, wanted);
+      }
       permits.release(wanted - leased.size());
       leased = keepWhatFits(leased);
       // Free before the tasks start, so that the thread that finishes one sends the next lease along with its
       // settlement; this callback runs on the connection's reader, which cannot write without a hand-off.
-      inFlight.set(false);
+      done(lease);
       // Up to `concurrency` tasks run side by side; prefetched ones beyond that run in turn behind them, in runs
       // whose outcomes are settled together.
       int runs = Math.min(concurrency, leased.size());
