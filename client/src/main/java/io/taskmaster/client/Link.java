@@ -5,7 +5,10 @@ import io.taskmaster.protocol.message.Envelope;
 /** What moves a {@link Connection}'s frames: it sends envelopes and hands back what it reads. */
 interface Link {
   /** Sends a frame, from any thread; frames from one thread leave in the order they were sent. */
-  void send(Envelope envelope);
+  default void send(Envelope envelope) {
+    queue(envelope);
+    flush();
+  }
 
   /** Queues a frame to leave with the next {@link #send} or {@link #flush}, in order with the others. */
   void queue(Envelope envelope);

@@ -100,12 +100,6 @@ final class SocketLink implements Link {
   }
 
   @Override
-  public void send(Envelope envelope) {
-    outbox.add(envelope);
-    flush();
-  }
-
-  @Override
   public void queue(Envelope envelope) {
     outbox.add(envelope);
   }

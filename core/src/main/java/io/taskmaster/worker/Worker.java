@@ -48,7 +48,6 @@ import org.slf4j.MDC;
 public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
-  /** Retries leases after a backoff; one daemon thread for every worker in the JVM. */
   /** Time limits, lease extensions and lease retries of every worker in the JVM: it must not block on a socket. */
   private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
     Thread thread = new NonBlockingThread(runnable, "taskmaster-worker-timer");
@@ -300,7 +299,10 @@ public final class Worker implements AutoCloseable {
     private final String queue;
     private final AtomicBoolean inFlight = new AtomicBoolean();
     private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
-    /** Only touched by the callback of the one lease in flight. */
+    /**
+     * Touched by lease callbacks; with a broker that completes leases on the calling thread two may overlap, which
+     * at worst repeats or skips a log line.
+     */
     private boolean saidUnavailable;
 
     Leaser(String queue) {

@@ -7,13 +7,15 @@ import static org.awaitility.Awaitility.await;
 import io.taskmaster.broker.AuthKey;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskMessage;
-import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.client.RemoteBroker;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.testkit.TcpProxy;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
@@ -22,9 +24,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -69,7 +74,7 @@ class ClientTransportTest {
     Object builder = MethodHandles.publicLookup()
         .findStatic(Thread.class, "ofVirtual", MethodType.methodType(Class.forName("java.lang.Thread$Builder$OfVirtual")))
         .invoke();
-    java.lang.invoke.MethodHandle unstarted = MethodHandles.publicLookup().findVirtual(
+    MethodHandle unstarted = MethodHandles.publicLookup().findVirtual(
         Class.forName("java.lang.Thread$Builder"), "unstarted", MethodType.methodType(Thread.class, Runnable.class));
     // Blocked in a socket write, an interrupted virtual thread would close the socket: it must not get there.
     assertSendsWithoutBlocking(requests -> {
@@ -86,14 +91,14 @@ class ClientTransportTest {
    * socket buffers hold, and expects that thread to return before the stall ends; then everything it sent arrives,
    * and the lease held from before shows the connection was never dropped.
    */
-  private static void assertSendsWithoutBlocking(java.util.function.Function<Runnable, Thread> threads)
+  private static void assertSendsWithoutBlocking(Function<Runnable, Thread> threads)
       throws Exception {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         TcpProxy proxy = TcpProxy.to(master.port());
         RemoteBroker broker = RemoteBroker.connect("127.0.0.1", proxy.port(), BrokerOptions.withKey(KEY))) {
       Delivery held = putAndLease(broker, "stalled");
       proxy.stall();
-      List<CompletableFuture<Void>> puts = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<CompletableFuture<Void>> puts = new CopyOnWriteArrayList<>();
       byte[] mebibyte = new byte[1024 * 1024];
       Thread sender = threads.apply(() -> {
         for (int i = 0; i < 48; i++) { // 48 MiB: well past the socket buffers on both sides of the proxy
@@ -117,13 +122,13 @@ class ClientTransportTest {
         RemoteBroker producer = connect(master);
         RemoteBroker worker = connect(master)) {
       Delivery held = putAndLease(producer, "held");
-      java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+      AtomicInteger heard = new AtomicInteger();
       TaskMessage watched = task("watched", "work");
       producer.watchProgress(watched.id(), progress -> {
         heard.incrementAndGet();
         throw new IllegalStateException("a listener's bug");
       });
-      io.taskmaster.broker.Submission submission = producer.submit(List.of(watched));
+      Submission submission = producer.submit(List.of(watched));
       submission.accepted().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       Delivery task = worker.lease("work", 1, Duration.ofSeconds(5)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(0);
 
