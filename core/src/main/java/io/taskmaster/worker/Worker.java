@@ -23,7 +23,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
@@ -31,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -40,7 +40,10 @@ import org.slf4j.MDC;
  *
  * <p>Concurrency is bounded by one visible semaphore: a permit per task in hand. A lease asks the broker for as many
  * tasks as there are free permits (so a worker with concurrency 1 leases one task, settles it, leases the next), and
- * each finished task returns its permit. A handler that throws fails its task and the worker goes on.
+ * each finished task returns its permit. A worker serving several queues has one permit more per further queue, so
+ * that a long poll on a quiet queue never takes the last one from a busy queue; CPU-bound, its tasks still run at
+ * most {@code concurrency} at once (IO-bound, whose threads are made per task, one more per further queue). A
+ * handler that throws fails its task and the worker goes on.
  *
  * <p>Shutdown ({@link #shutdown(Duration)}) stops leasing, lets the tasks in hand finish within a grace period, and
  * releases the ones that did not so that another worker gets them at once.
@@ -75,6 +78,8 @@ public final class Worker implements AutoCloseable {
   private final Handlers handlers;
   private final Concurrency mode;
   private final int concurrency;
+  /** Tasks in hand at most: running, prefetched, and one more per further queue (see {@link Leaser}). */
+  private final int slots;
   private final Semaphore permits;
   /** Tasks leased ahead: fixed, or adaptive (see {@link Builder#adaptivePrefetch()}). */
   private final int prefetch;
@@ -87,7 +92,7 @@ public final class Worker implements AutoCloseable {
   /** Leased tasks not yet settled, by lease id, with when their lease was last renewed. */
   private final Map<Long, Held> inHand = new ConcurrentHashMap<>();
   private ScheduledFuture<?> extender;
-  private final List<Leaser> leasers = new ArrayList<>();
+  private final List<Leaser> leasers;
   private final Set<CompletableFuture<?>> settling = ConcurrentHashMap.newKeySet();
   private final AtomicLong succeeded = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
@@ -108,8 +113,10 @@ public final class Worker implements AutoCloseable {
     this.adaptivePrefetch = builder.adaptivePrefetch;
     // Thousands of IO threads need no more tasks in hand than eight busy cores would.
     this.prefetch = adaptivePrefetch ? MAX_ADAPTIVE_PREFETCH * Math.min(concurrency, 8) : builder.prefetch;
-    this.permits = new Semaphore(concurrency + prefetch);
+    this.slots = concurrency + prefetch + queues.size() - 1;
+    this.permits = new Semaphore(slots);
     this.executor = TaskExecutors.create(mode, concurrency, id);
+    this.leasers = queues.stream().map(Leaser::new).toList();
   }
 
   public static Builder builder(Broker broker) {
@@ -134,15 +141,12 @@ public final class Worker implements AutoCloseable {
       throw new IllegalStateException("worker " + id + " was shut down and cannot start again; build a new one");
     }
     running = true;
-    for (String queue : queues) {
-      leasers.add(new Leaser(queue));
-    }
     log.info("worker {} serving {} on {} with concurrency {} ({}), handlers {}", id, queues, broker.describe(),
         concurrency, describeMode(), handlers.names());
-    extender = TIMER.scheduleWithFixedDelay(this::extendLeases, EXTEND_CHECK.toMillis(), EXTEND_CHECK.toMillis(),
+    extender = TIMER.scheduleWithFixedDelay(this::checkLeases, EXTEND_CHECK.toMillis(), EXTEND_CHECK.toMillis(),
         TimeUnit.MILLISECONDS);
     broker.onCancelRequested(this::stop);
-    leasers.forEach(Leaser::pump);
+    offerSlots(null);
     return this;
   }
 
@@ -223,6 +227,16 @@ public final class Worker implements AutoCloseable {
    * A lease that could not be extended has expired; its task goes to another worker, and this one's outcome will be
    * refused.
    */
+  private void checkLeases() {
+    try {
+      extendLeases();
+    } catch (RuntimeException | Error e) {
+      // A periodic task that throws is never run again: the leases in hand would expire under running handlers.
+      log.error("worker {}: checking the leases in hand failed; checking again in {} ms", id, EXTEND_CHECK.toMillis(),
+          e);
+    }
+  }
+
   private void extendLeases() {
     long now = System.nanoTime();
     if (adaptivePrefetch) {
@@ -233,7 +247,7 @@ public final class Worker implements AutoCloseable {
       return;
     }
     List<Long> leaseIds = due.stream().map(held -> held.delivery.leaseId()).toList();
-    broker.extend(leaseIds).whenComplete((statuses, error) -> {
+    request(() -> broker.extend(leaseIds)).whenComplete((statuses, error) -> {
       if (error != null) {
         log.debug("worker {}: extending {} lease(s) failed: {}", id, leaseIds.size(), rootMessage(error));
         return;
@@ -249,7 +263,7 @@ public final class Worker implements AutoCloseable {
             log.warn("task {} ({}): its lease expired while it waited in this worker; another worker gets it",
                 held.delivery.taskId(), held.delivery.type());
             free(1);
-            leasers.forEach(Leaser::pump);
+            offerSlots(null);
           } else {
             log.warn("task {} ({}): its lease expired before it could be extended; another worker gets the task and "
                 + "this worker's outcome will be refused", held.delivery.taskId(), held.delivery.type());
@@ -294,14 +308,20 @@ public final class Worker implements AutoCloseable {
    * Leases from one queue, event-driven: at most one lease request is in flight, asking for every free permit. It
    * is sent again when a task finishes (so the settle and the next lease leave in the same write), when a long poll
    * comes back empty, or after a backoff when the broker could not be reached.
+   *
+   * <p>A worker serving several queues has one slot more per further queue, and a leaser whose queue was empty last
+   * time long-polls with one slot: so a quiet queue's poll never holds the slots a busy queue could use, and every
+   * queue is asked again each time slots come back ({@link #offerSlots}).
    */
   private final class Leaser {
     private final String queue;
     private final AtomicBoolean inFlight = new AtomicBoolean();
     private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
+    /** Whether the last lease came back empty (or none was answered yet). */
+    private volatile boolean quiet = true;
     /**
      * Touched by lease callbacks; with a broker that completes leases on the calling thread two may overlap, which
-     * at worst repeats or skips a log line.
+     * at worst repeats or skips a log line or a backoff step.
      */
     private boolean saidUnavailable;
 
@@ -312,12 +332,12 @@ public final class Worker implements AutoCloseable {
     void pump() {
       while (running && inFlight.compareAndSet(false, true)) {
         long freedBefore = freed.get();
-        int wanted = limitPrefetch(permits.drainPermits());
+        int wanted = limitPrefetch(takeSlots());
         if (wanted > 0) {
-          AtomicBoolean lease = new AtomicBoolean(true); // true while this lease holds inFlight
-          broker.lease(queue, wanted, LEASE_POLL).whenComplete((leased, error) -> {
+          Lease lease = new Lease(this, wanted);
+          request(() -> broker.lease(queue, wanted, LEASE_POLL)).whenComplete((leased, error) -> {
             try {
-              onLeased(lease, wanted, leased, error);
+              onLeased(lease, leased, error);
             } catch (RuntimeException | Error bug) {
               onLeaseHandlingFailed(lease, bug);
             }
@@ -332,39 +352,46 @@ public final class Worker implements AutoCloseable {
       }
     }
 
+    private int takeSlots() {
+      if (quiet && leasers.size() > 1) {
+        return permits.tryAcquire() ? 1 : 0;
+      }
+      return permits.drainPermits();
+    }
+
     /**
      * A bug in handling a lease would otherwise vanish into the future and leave this leaser in flight for good: a
-     * worker that silently stops taking tasks. It is logged, and leasing resumes after a pause (with the slots the
-     * failed handling did not lose); tasks of that lease not yet started go back to their queue when their lease
-     * expires.
+     * worker that silently stops taking tasks. It is logged; the slots the lease still held come back, its tasks
+     * not yet handed to a thread go back to the queue, and leasing resumes after a pause.
      */
-    private void onLeaseHandlingFailed(AtomicBoolean lease, Throwable bug) {
+    private void onLeaseHandlingFailed(Lease lease, Throwable bug) {
       log.error("worker {}: handling a lease from queue '{}' failed; leasing again after a pause", id, queue, bug);
+      permits.release(lease.slots);
+      retryLater(lease);
+      try {
+        releaseAll(lease.unplaced());
+      } catch (RuntimeException | Error again) {
+        log.error("worker {}: the tasks of that lease not yet started stay leased until their lease expires", id,
+            again);
+      }
+    }
+
+    private void retryLater(Lease lease) {
       TIMER.schedule(() -> {
-        done(lease);
+        lease.done();
         pump();
       }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    /** Lets the next lease go, once per lease. */
-    private void done(AtomicBoolean lease) {
-      if (lease.compareAndSet(true, false)) {
-        inFlight.set(false);
-      }
-    }
-
-    private void onLeased(AtomicBoolean lease, int wanted, List<Delivery> leased, Throwable error) {
+    private void onLeased(Lease lease, List<Delivery> leased, Throwable error) {
       if (error != null) {
-        permits.release(wanted);
+        lease.giveBack(lease.slots);
         if (running && !saidUnavailable) {
           log.warn("worker {} cannot lease from queue '{}' on {}: {}; retrying with backoff", id, queue,
               broker.describe(), rootMessage(error));
           saidUnavailable = true;
         }
-        TIMER.schedule(() -> {
-          done(lease);
-          pump();
-        }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
+        retryLater(lease);
         return;
       }
       if (saidUnavailable) {
@@ -372,32 +399,40 @@ public final class Worker implements AutoCloseable {
         saidUnavailable = false;
       }
       backoff.reset();
-      if (leased.size() > wanted) {
+      quiet = leased.isEmpty();
+      lease.tasks = leased;
+      if (leased.size() > lease.wanted) {
         log.warn("worker {}: {} answered a lease of {} task(s) with {}; the extra ones go back to queue '{}'", id,
-            broker.describe(), wanted, leased.size(), queue);
-        releaseAll(leased.subList(wanted, leased.size()));
-        leased = leased.subList(0, wanted);
+            broker.describe(), lease.wanted, leased.size(), queue);
+        lease.tasks = leased.subList(0, lease.wanted);
+        releaseAll(leased.subList(lease.wanted, leased.size()));
       }
-      permits.release(wanted - leased.size());
-      leased = keepWhatFits(leased);
+      lease.giveBack(lease.wanted - lease.tasks.size());
+      int keep = tasksToKeep(lease.tasks.size());
+      if (keep < lease.tasks.size()) {
+        List<Delivery> excess = lease.tasks.subList(keep, lease.tasks.size());
+        lease.tasks = lease.tasks.subList(0, keep);
+        releaseAll(excess);
+        lease.giveBack(excess.size()); // not counted as freed: no lease is sent for them until a task finishes
+      }
       // Free before the tasks start, so that the thread that finishes one sends the next lease along with its
       // settlement; this callback runs on the connection's reader, which cannot write without a hand-off.
-      done(lease);
+      lease.done();
       // Up to `concurrency` tasks run side by side; prefetched ones beyond that run in turn behind them, in runs
       // whose outcomes are settled together.
-      int runs = Math.min(concurrency, leased.size());
-      for (int run = 0; run < runs; run++) {
-        List<Delivery> batch = new ArrayList<>();
-        for (int i = run; i < leased.size(); i += runs) {
-          batch.add(leased.get(i));
-        }
+      lease.runs = Math.min(concurrency, lease.tasks.size());
+      while (lease.placed < lease.runs) {
+        List<Delivery> batch = lease.run(lease.placed);
         dispatch(batch);
+        lease.placed++;
+        lease.slots -= batch.size();
       }
       if (permits.availablePermits() > 0) {
-        pump(); // slots this lease did not fill
+        offerSlots(this); // slots this lease did not fill
       }
     }
 
+    /** Hands a run of tasks to a thread, or back to the queue when the worker stops or no thread can be had. */
     private void dispatch(List<Delivery> batch) {
       if (running) {
         long now = System.nanoTime();
@@ -405,12 +440,82 @@ public final class Worker implements AutoCloseable {
         try {
           executor.execute(() -> run(batch, this));
           return;
-        } catch (RejectedExecutionException stopping) {
+        } catch (RuntimeException | Error refused) {
           batch.forEach(delivery -> inHand.remove(delivery.leaseId()));
+          if (running) { // rejected while stopping is expected; anything else (no native thread left) is not
+            log.error("worker {}: cannot start a thread for {} task(s); they go back to queue '{}'", id,
+                batch.size(), queue, refused);
+          }
         }
       }
       releaseAll(batch);
       free(batch.size());
+    }
+  }
+
+  /**
+   * One lease request, from the leaser's point of view: the slots it took and has not yet handed to a thread or
+   * given back, and the tasks it brought. Only the thread that handles its answer touches the counts.
+   */
+  private final class Lease {
+    final int wanted;
+    private final AtomicBoolean holdsInFlight = new AtomicBoolean(true);
+    private final Leaser leaser;
+    int slots;
+    List<Delivery> tasks = List.of();
+    /** Runs the tasks are split into once they are handed out (0 before), and how many were handed out. */
+    int runs;
+    int placed;
+
+    Lease(Leaser leaser, int wanted) {
+      this.leaser = leaser;
+      this.wanted = wanted;
+      this.slots = wanted;
+    }
+
+    void giveBack(int count) {
+      permits.release(count);
+      slots -= count;
+    }
+
+    /** The tasks of one run: every {@code runs}-th, so that runs of prefetched tasks are even. */
+    List<Delivery> run(int run) {
+      List<Delivery> batch = new ArrayList<>();
+      for (int i = run; i < tasks.size(); i += runs) {
+        batch.add(tasks.get(i));
+      }
+      return batch;
+    }
+
+    /** The tasks no thread has: all of them before they were handed out, else those of the runs not handed out. */
+    List<Delivery> unplaced() {
+      if (runs == 0) {
+        return tasks;
+      }
+      List<Delivery> unplaced = new ArrayList<>();
+      for (int run = placed; run < runs; run++) {
+        unplaced.addAll(run(run));
+      }
+      return unplaced;
+    }
+
+    /** Lets the leaser's next lease go, once. */
+    void done() {
+      if (holdsInFlight.compareAndSet(true, false)) {
+        leaser.inFlight.set(false);
+      }
+    }
+  }
+
+  /**
+   * Offers slots that came back to every queue's leaser, starting after {@code after} (null: from the first), so
+   * that with several queues none always comes last.
+   */
+  private void offerSlots(Leaser after) {
+    int count = leasers.size();
+    int first = after == null ? 0 : leasers.indexOf(after) + 1;
+    for (int i = 0; i < count; i++) {
+      leasers.get((first + i) % count).pump();
     }
   }
 
@@ -424,7 +529,7 @@ public final class Worker implements AutoCloseable {
     if (!adaptivePrefetch || free == 0) {
       return free;
     }
-    long held = concurrency + prefetch - free - permits.availablePermits();
+    long held = slots - free - permits.availablePermits();
     int wanted = (int) Math.max(0, Math.min(free, concurrency + ahead() - held));
     permits.release(free - wanted);
     return wanted;
@@ -451,21 +556,15 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * With adaptive prefetch, of the tasks a lease brought keeps those that fit what {@link #ahead()} allows now, and
-   * releases the rest untried: a lease asked for while handlers were short may arrive once a long one runs.
+   * With adaptive prefetch, how many of the {@code leased} tasks a lease brought fit what {@link #ahead()} allows
+   * now; the rest are released untried: a lease asked for while handlers were short may arrive once a long one runs.
    */
-  private List<Delivery> keepWhatFits(List<Delivery> leased) {
-    if (!adaptivePrefetch || leased.size() <= concurrency) {
+  private int tasksToKeep(int leased) {
+    if (!adaptivePrefetch || leased <= concurrency) {
       return leased;
     }
     long keep = Math.max(concurrency - inHand.size(), Math.max(0, concurrency + ahead() - inHand.size()));
-    if (leased.size() <= keep) {
-      return leased;
-    }
-    List<Delivery> excess = leased.subList((int) keep, leased.size());
-    releaseAll(excess);
-    permits.release(excess.size()); // not counted as freed: no lease is sent for them until a task finishes
-    return leased.subList(0, (int) keep);
+    return (int) Math.min(leased, keep);
   }
 
   /**
@@ -519,13 +618,13 @@ public final class Worker implements AutoCloseable {
       if (held.lost) {
         // Its lease expired just now and the refusal lost the race to claim it: its permit is ours to give back.
         free(1);
-        leaser.pump();
+        offerSlots(leaser);
         continue;
       }
       MDC.put("taskId", delivery.taskId());
       held.started();
       TaskContext.enter(delivery, id, held::stopSignalled, (count, total, message) ->
-          broker.progress(delivery.leaseId(), count, total, message).whenComplete((status, error) -> {
+          request(() -> broker.progress(delivery.leaseId(), count, total, message)).whenComplete((status, error) -> {
             if (error != null) {
               log.debug("task {}: a progress report was not delivered: {}", delivery.taskId(), rootMessage(error));
             }
@@ -570,11 +669,16 @@ public final class Worker implements AutoCloseable {
 
   private void settle(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
     // The settlement and the lease that takes the freed slots leave in one write.
-    broker.pipelined(() -> settleThenLease(done, outcomes, leaser));
+    try {
+      broker.pipelined(() -> settleThenLease(done, outcomes, leaser));
+    } catch (RuntimeException | Error e) {
+      // Sending them failed; the requests' futures have heard so, and the tasks' slots are back.
+      log.warn("worker {}: sending {} outcome(s) failed: {}", id, outcomes.size(), e.toString());
+    }
   }
 
   private void settleThenLease(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
-    track(broker.settle(outcomes)).whenComplete((statuses, error) -> {
+    track(request(() -> broker.settle(outcomes))).whenComplete((statuses, error) -> {
       for (int i = 0; i < done.size(); i++) {
         Delivery delivery = done.get(i);
         if (error != null) {
@@ -588,7 +692,7 @@ public final class Worker implements AutoCloseable {
     });
     done.forEach(delivery -> inHand.remove(delivery.leaseId()));
     free(done.size());
-    leaser.pump();
+    offerSlots(leaser);
   }
 
   /**
@@ -685,7 +789,19 @@ public final class Worker implements AutoCloseable {
     for (Delivery delivery : deliveries) {
       releases.add(Settlement.release(delivery.leaseId()));
     }
-    track(broker.settle(releases));
+    track(request(() -> broker.settle(releases)));
+  }
+
+  /**
+   * Sends a request; one that throws instead of failing its future (a broker's bug, an Error while writing) fails
+   * the future, so that the worker's bookkeeping after it still runs.
+   */
+  private static <T> CompletableFuture<T> request(Supplier<CompletableFuture<T>> send) {
+    try {
+      return send.get();
+    } catch (RuntimeException | Error e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** Remembers a settle until its answer arrives, so that shutdown can wait for it before the broker closes. */
