@@ -5,10 +5,14 @@ import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
 import io.taskmaster.worker.Worker;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A worker process for the load tool: serves {@link BenchTasks#SQUARE} on queue {@code bench}. Arguments: URI,
- * worker id, concurrency, prefetch. The key comes from {@code TASKMASTER_AUTHKEY}. Runs until its parent closes its stdin.
+ * worker id, concurrency, prefetch. The key comes from {@code TASKMASTER_AUTHKEY}. Runs until its parent closes its
+ * stdin.
  */
 public final class BenchWorker {
   private BenchWorker() {}
@@ -25,9 +29,14 @@ public final class BenchWorker {
           .start();
       System.out.println("ready");
       System.out.flush();
-      // The parent ends the worker by closing our stdin: no signals, works the same on every OS.
-      while (System.in.read() != -1) {
-        // discard
+      // The parent asks for this JVM's JIT time with a line "jit", and ends the worker by closing our stdin: no
+      // signals, works the same on every OS.
+      BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      for (String line; (line = parent.readLine()) != null; ) {
+        if (line.equals("jit")) {
+          System.out.println("jit " + JitTime.millis());
+          System.out.flush();
+        }
       }
       worker.shutdown(java.time.Duration.ofSeconds(5));
     }

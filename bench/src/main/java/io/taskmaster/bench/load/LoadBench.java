@@ -10,10 +10,7 @@ import io.taskmaster.producer.TaskHandle;
 import io.taskmaster.protocol.auth.Handshake;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -67,9 +64,14 @@ public final class LoadBench implements Callable<Integer> {
   int warmup;
 
   @Option(names = "--warmup-seconds", defaultValue = "10",
-      description = "Repeat the untimed tasks until this long has passed: the JIT compiles for ~20 s of load, "
-          + "and a figure taken before it is done measures the compiler (default: ${DEFAULT-VALUE}).")
+      description = "Repeat the untimed tasks for at least this long, and then until the JIT is done: a round in "
+          + "which no JVM (this one, each worker) compiled for over 2% of it. A figure taken before measures the "
+          + "compiler (default: ${DEFAULT-VALUE}).")
   double warmupSeconds;
+
+  @Option(names = "--warmup-max-seconds", defaultValue = "90",
+      description = "Stop warming up after this long even if the JIT is still busy (default: ${DEFAULT-VALUE}).")
+  double warmupMaxSeconds;
 
   @Option(names = "--rounds", defaultValue = "2000", description = "Timed latency round trips (default: ${DEFAULT-VALUE}).")
   int rounds;
@@ -81,7 +83,7 @@ public final class LoadBench implements Callable<Integer> {
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Give the master this tool starts a journal in DIR (emptied first), and measure the disk's raw "
           + "fsync rate there.")
-  java.nio.file.Path dataDir;
+  Path dataDir;
 
   @Option(names = "--fsync", defaultValue = "always",
       description = "With --data-dir: always, batch or none (default: ${DEFAULT-VALUE}).")
@@ -101,8 +103,10 @@ public final class LoadBench implements Callable<Integer> {
       case "batch" -> true;
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--mode must be single or batch");
     };
-    if (tasks < 1 || workers < 1 || producers < 1 || rounds < 1 || warmup < 0 || warmupSeconds < 0) {
-      throw new CommandLine.ParameterException(new CommandLine(this), "counts must be positive");
+    if (tasks < 1 || workers < 1 || producers < 1 || rounds < 1 || warmup < 0 || warmupSeconds < 0
+        || warmupMaxSeconds < warmupSeconds) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "counts must be positive, and "
+          + "--warmup-max-seconds at least --warmup-seconds");
     }
     String secret;
     Master master = null;
@@ -128,30 +132,31 @@ public final class LoadBench implements Callable<Integer> {
       secret = System.getenv(AuthKey.ENV).strip();
       uri = connect;
     }
-    List<Process> children = new ArrayList<>();
+    List<WorkerProcess> children = new ArrayList<>();
     try {
       for (int i = 1; i <= workers; i++) {
         // single: lease one, settle it, lease the next. batch: a thread per core, 256 tasks leased ahead.
-        children.add(startWorker(uri, "w" + i, batch ? Runtime.getRuntime().availableProcessors() : 1,
+        children.add(WorkerProcess.start(uri, "w" + i, batch ? Runtime.getRuntime().availableProcessors() : 1,
             batch ? 256 : 0, secret));
       }
+      List<Process> processes = children.stream().map(WorkerProcess::process).toList();
       AuthKey key = AuthKey.of(secret);
       List<Broker> brokers = new ArrayList<>();
       for (int p = 0; p < producers; p++) {
         brokers.add(Brokers.open(uri, BrokerOptions.withKey(key)));
       }
       try {
-        warmUp(brokers, batch);
+        warmUp(brokers, children, batch);
         progress("throughput: %d tasks, %d worker(s), %d producer(s), %s mode", tasks, workers, producers, mode);
         long cpuBefore = CpuTime.ofThisProcess();
-        long workerCpuBefore = CpuTime.of(children);
+        long workerCpuBefore = CpuTime.of(processes);
         long started = System.nanoTime();
         run(brokers, tasks, batch, 1_000_000_000L);
         double seconds = (System.nanoTime() - started) / 1e9;
         double perSecond = tasks / seconds;
         // CPU per task: this process (the master it started, and the producers) and the worker processes.
         double cpuUs = CpuTime.perTaskMicros(cpuBefore, CpuTime.ofThisProcess(), tasks);
-        double workerCpuUs = CpuTime.perTaskMicros(workerCpuBefore, CpuTime.of(children), tasks);
+        double workerCpuUs = CpuTime.perTaskMicros(workerCpuBefore, CpuTime.of(processes), tasks);
         progress("latency: %d untimed then %d timed round trips", warmup, rounds);
         double[] latencies = latency(brokers.get(0), warmup, rounds);
         double p50 = percentile(latencies, 0.50);
@@ -169,13 +174,8 @@ public final class LoadBench implements Callable<Integer> {
         brokers.forEach(Broker::close);
       }
     } finally {
-      for (Process child : children) {
-        child.getOutputStream().close();
-      }
-      for (Process child : children) {
-        if (!child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-          child.destroyForcibly();
-        }
+      for (WorkerProcess child : children) {
+        child.close();
       }
       if (master != null) {
         master.close();
@@ -184,17 +184,48 @@ public final class LoadBench implements Callable<Integer> {
     return 0;
   }
 
-  /** Rounds of {@code warmup} untimed tasks until {@code warmupSeconds} have passed, one round at least. */
-  private void warmUp(List<Broker> brokers, boolean batch) throws Exception {
+  /**
+   * Rounds of {@code warmup} untimed tasks for at least {@code warmupSeconds}, then until a round in which no JVM of
+   * the run compiled for over 2% of the round (or {@code warmupMaxSeconds} have passed): C2 goes on compiling for
+   * tens of seconds under load, longer in workers that each see a share of the tasks.
+   */
+  private void warmUp(List<Broker> brokers, List<WorkerProcess> children, boolean batch) throws Exception {
     long started = System.nanoTime();
-    long until = started + (long) (warmupSeconds * 1e9);
-    int round = 0;
-    do {
-      round++;
-      progress("warm-up round %d: %d untimed tasks (%.0f of %.0f s)", round, warmup,
-          (System.nanoTime() - started) / 1e9, warmupSeconds);
+    long[] jitBefore = jitMillis(children);
+    for (int round = 1; ; round++) {
+      long roundStarted = System.nanoTime();
       run(brokers, warmup, batch, 0);
-    } while (warmup > 0 && System.nanoTime() - until < 0);
+      long now = System.nanoTime();
+      long[] jitAfter = jitMillis(children);
+      long busiest = -1;
+      for (int i = 0; i < jitAfter.length; i++) {
+        if (jitAfter[i] >= 0 && jitBefore[i] >= 0) {
+          busiest = Math.max(busiest, jitAfter[i] - jitBefore[i]);
+        }
+      }
+      jitBefore = jitAfter;
+      double roundMillis = (now - roundStarted) / 1e6;
+      double elapsed = (now - started) / 1e9;
+      progress("warm-up round %d: %d untimed tasks in %.0f ms, JIT %d ms in the busiest JVM (%.0f s)", round, warmup,
+          roundMillis, busiest, elapsed);
+      boolean jitDone = busiest <= roundMillis * 0.02; // unknown (-1) counts as done
+      if (warmup == 0 || elapsed >= warmupMaxSeconds || (elapsed >= warmupSeconds && jitDone)) {
+        if (!jitDone) {
+          progress("the JIT was still busy after %.0f s of warm-up: the figures include some compiling", elapsed);
+        }
+        return;
+      }
+    }
+  }
+
+  /** This JVM's JIT time, then each worker's, in milliseconds (-1 where unknown). */
+  private static long[] jitMillis(List<WorkerProcess> children) throws IOException {
+    long[] millis = new long[children.size() + 1];
+    millis[0] = JitTime.millis();
+    for (int i = 0; i < children.size(); i++) {
+      millis[i + 1] = children.get(i).jitMillis();
+    }
+    return millis;
   }
 
   /** Runs {@code count} tasks split over the producers; ids start at {@code firstId}. */
@@ -267,31 +298,6 @@ public final class LoadBench implements Callable<Integer> {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     return sorted[Math.min(sorted.length - 1, (int) Math.ceil(fraction * sorted.length) - 1)];
-  }
-
-  private static Process startWorker(String uri, String id, int concurrency, int prefetch, String secret)
-      throws IOException {
-    String java = ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx256m"));
-    if (Runtime.version().feature() >= 22) {
-      command.add("--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
-    }
-    // Tuning given to the bench (-Dtaskmaster.*) applies to its workers too.
-    System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("taskmaster."))
-        .forEach(name -> command.add("-D" + name + "=" + System.getProperty(name)));
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchWorker.class.getName(), uri, id,
-        Integer.toString(concurrency), Integer.toString(prefetch)));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
-    builder.environment().put(AuthKey.ENV, secret);
-    Process process = builder.start();
-    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    String line = out.readLine();
-    if (!"ready".equals(line)) {
-      process.destroyForcibly();
-      throw new IllegalStateException("worker " + id + " did not start (it said: " + line + ")");
-    }
-    return process;
   }
 
   private static void progress(String format, Object... args) {
