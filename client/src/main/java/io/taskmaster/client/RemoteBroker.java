@@ -13,6 +13,7 @@ import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.Submission;
 import io.taskmaster.broker.TaskMessage;
+import io.taskmaster.broker.TaskProgress;
 import io.taskmaster.broker.TaskResult;
 import io.taskmaster.protocol.message.Message;
 import java.io.IOException;
@@ -23,9 +24,12 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,9 +51,12 @@ public final class RemoteBroker implements Broker {
   private final String target;
   private final BrokerOptions options;
   private final Map<String, CompletableFuture<TaskResult>> resultWaits = new ConcurrentHashMap<>();
+  /** Progress listeners of tasks this client submitted, until their results arrive. */
+  private final Map<String, Consumer<TaskProgress>> progressWatchers = new ConcurrentHashMap<>();
+  private final List<LongConsumer> stopListeners = new CopyOnWriteArrayList<>();
   private final Object reconnectLock = new Object();
   /** Set while this thread runs {@link #pipelined}: its requests wait in the link until the end. */
-  private final ThreadLocal<Boolean> pipelining = new ThreadLocal<>();
+  private final ThreadLocal<Boolean> pipelining = ThreadLocal.withInitial(() -> false);
   private volatile Connection connection;
   private volatile boolean closed;
 
@@ -73,7 +80,9 @@ public final class RemoteBroker implements Broker {
     return broker;
   }
 
+  /** Connects, authenticates and names the connection, all within one connect timeout. */
   private Connection openConnection() {
+    long deadline = System.nanoTime() + options.connectTimeout().toNanos();
     Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
         this::onPushed);
     int maxFrameBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
@@ -84,9 +93,9 @@ public final class RemoteBroker implements Broker {
           + "; is it running, and is the port right?", e);
     }
     try {
-      fresh.ready.get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      fresh.ready.get(untilDeadline(deadline), TimeUnit.NANOSECONDS);
       if (options.clientName() != null) {
-        name(fresh, options.clientName());
+        name(fresh, options.clientName(), deadline);
       }
       return fresh;
     } catch (InterruptedException e) {
@@ -105,9 +114,10 @@ public final class RemoteBroker implements Broker {
   }
 
   /** Sends NAME before any other request can use the connection, so every lease on it is held under the name. */
-  private void name(Connection fresh, String clientName) throws InterruptedException, TimeoutException {
+  private void name(Connection fresh, String clientName, long deadline) throws InterruptedException,
+      TimeoutException {
     try {
-      fresh.request(new Message.Name(clientName)).get(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      fresh.request(new Message.Name(clientName)).get(untilDeadline(deadline), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       fresh.close();
       if (e.getCause() instanceof BrokerException refused && "UNKNOWN_OPCODE".equals(refused.code())) {
@@ -117,6 +127,10 @@ public final class RemoteBroker implements Broker {
       throw e.getCause() instanceof RuntimeException runtime ? runtime : new BrokerUnavailableException(
           "cannot name this client on the master at " + target + ": " + e.getCause(), e.getCause());
     }
+  }
+
+  private static long untilDeadline(long deadline) {
+    return Math.max(0, deadline - System.nanoTime());
   }
 
   private void onClosed(Connection lost) {
@@ -171,21 +185,22 @@ public final class RemoteBroker implements Broker {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("the broker " + describe() + " is closed"));
     }
-    return connection.request(message, pipelining.get() != null);
+    return connection.request(message, pipelining.get());
   }
 
   @Override
   public void pipelined(Runnable requests) {
-    if (pipelining.get() != null) {
+    if (pipelining.get()) {
       requests.run(); // nested: the outermost call sends
       return;
     }
     Connection first = connection;
-    pipelining.set(Boolean.TRUE);
+    pipelining.set(true);
     try {
       requests.run();
     } finally {
-      pipelining.remove();
+      // Not remove(): a worker pipelines every settlement, and each set would make a new entry and sweep the map.
+      pipelining.set(false);
       Connection last = connection;
       last.flush();
       if (first != last) {
@@ -249,28 +264,20 @@ public final class RemoteBroker implements Broker {
     } else if (message instanceof Message.StopTask stop) {
       stopListeners.forEach(listener -> listener.accept(stop.leaseId()));
     } else if (message instanceof Message.ProgressUpdate update) {
-      java.util.function.Consumer<io.taskmaster.broker.TaskProgress> watcher =
-          progressWatchers.get(update.progress().taskId());
+      Consumer<TaskProgress> watcher = progressWatchers.get(update.progress().taskId());
       if (watcher != null) {
         watcher.accept(update.progress());
       }
     }
   }
 
-  private final List<java.util.function.LongConsumer> stopListeners =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
-
   @Override
-  public void onCancelRequested(java.util.function.LongConsumer listener) {
+  public void onCancelRequested(LongConsumer listener) {
     stopListeners.add(listener);
   }
 
-  /** Progress listeners of tasks this client submitted, until their results arrive. */
-  private final java.util.Map<String, java.util.function.Consumer<io.taskmaster.broker.TaskProgress>>
-      progressWatchers = new java.util.concurrent.ConcurrentHashMap<>();
-
   @Override
-  public void watchProgress(String taskId, java.util.function.Consumer<io.taskmaster.broker.TaskProgress> listener) {
+  public void watchProgress(String taskId, Consumer<TaskProgress> listener) {
     progressWatchers.put(taskId, listener);
   }
 

@@ -80,7 +80,8 @@ public final class TaskContext {
   }
 
   static void exit() {
-    CURRENT.remove();
+    // Not remove(): the next task's set would then make a new entry and sweep the thread's map for stale ones.
+    CURRENT.set(null);
   }
 
   public String taskId() {

@@ -182,9 +182,11 @@ public final class Worker implements AutoCloseable {
       return !claimed.get();
     }
 
-    synchronized void started() {
+    /** Returns when it started (System.nanoTime). */
+    synchronized long started() {
       runner = Thread.currentThread();
       startedNanos = System.nanoTime();
+      return startedNanos;
     }
 
     /** Ends the run on this thread; an interrupt meant for this task must not reach the next one. */
@@ -622,7 +624,7 @@ public final class Worker implements AutoCloseable {
         continue;
       }
       MDC.put("taskId", delivery.taskId());
-      held.started();
+      long started = held.started();
       TaskContext.enter(delivery, id, held::stopSignalled, (count, total, message) ->
           request(() -> broker.progress(delivery.leaseId(), count, total, message)).whenComplete((status, error) -> {
             if (error != null) {
@@ -634,7 +636,6 @@ public final class Worker implements AutoCloseable {
         if (held.cancelled) {
           outcome = cancelled(delivery); // cancelled while it waited behind others: it never starts
         } else {
-          long started = System.nanoTime();
           outcome = delivery.timeoutMillis() > 0 ? executeWithin(delivery) : execute(delivery);
           timed(System.nanoTime() - started);
         }
@@ -648,10 +649,11 @@ public final class Worker implements AutoCloseable {
         TaskContext.exit();
         MDC.remove("taskId");
       }
+      long now = System.nanoTime();
       if (outcomes.size() == 1) {
-        oldest = System.nanoTime();
+        oldest = now;
       }
-      if (outcomes.size() >= SETTLE_BATCH || System.nanoTime() - oldest > SETTLE_LINGER_NANOS) {
+      if (outcomes.size() >= SETTLE_BATCH || now - oldest > SETTLE_LINGER_NANOS) {
         settle(done, outcomes, leaser);
         done = new ArrayList<>();
         outcomes = new ArrayList<>();
@@ -753,7 +755,7 @@ public final class Worker implements AutoCloseable {
       log.warn("task {}: {}", delivery.taskId(), message);
       return Settlement.fail(delivery.leaseId(), TaskError.of("io.taskmaster.worker.NoHandlerException", message, id));
     }
-    long started = System.nanoTime();
+    long started = log.isDebugEnabled() ? System.nanoTime() : 0;
     try {
       byte[] result = registered.run(delivery.payload());
       succeeded.incrementAndGet();
