@@ -108,8 +108,9 @@ public final class RemoteBroker implements Broker {
           "cannot connect to " + target + ": " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
       fresh.close();
-      throw new BrokerUnavailableException("the master at " + target + " did not complete the handshake within "
-          + options.connectTimeout().toMillis() + " ms", e);
+      throw new BrokerUnavailableException("the master at " + target + " did not complete the handshake"
+          + (options.clientName() != null ? " and NAME" : "") + " within " + options.connectTimeout().toMillis()
+          + " ms", e);
     }
   }
 

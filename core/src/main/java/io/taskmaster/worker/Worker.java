@@ -41,9 +41,9 @@ import org.slf4j.MDC;
  * <p>Concurrency is bounded by one visible semaphore: a permit per task in hand. A lease asks the broker for as many
  * tasks as there are free permits (so a worker with concurrency 1 leases one task, settles it, leases the next), and
  * each finished task returns its permit. A worker serving several queues has one permit more per further queue, so
- * that a long poll on a quiet queue never takes the last one from a busy queue; CPU-bound, its tasks still run at
- * most {@code concurrency} at once (IO-bound, whose threads are made per task, one more per further queue). A
- * handler that throws fails its task and the worker goes on.
+ * that a long poll on a quiet queue never takes the last one from a busy queue. CPU-bound, tasks run at most
+ * {@code concurrency} at once on a fixed pool; IO-bound, where each run of tasks gets a thread of its own, up to as
+ * many as the worker holds. A handler that throws fails its task and the worker goes on.
  *
  * <p>Shutdown ({@link #shutdown(Duration)}) stops leasing, lets the tasks in hand finish within a grace period, and
  * releases the ones that did not so that another worker gets them at once.
@@ -312,8 +312,9 @@ public final class Worker implements AutoCloseable {
    * comes back empty, or after a backoff when the broker could not be reached.
    *
    * <p>A worker serving several queues has one slot more per further queue, and a leaser whose queue was empty last
-   * time long-polls with one slot: so a quiet queue's poll never holds the slots a busy queue could use, and every
-   * queue is asked again each time slots come back ({@link #offerSlots}).
+   * time long-polls with one slot: so a quiet queue's poll never holds the slots a busy queue could use. When tasks
+   * finish, or a lease brings fewer than it asked for, every queue is offered the slots, in turn
+   * ({@link #offerSlots}).
    */
   private final class Leaser {
     private final String queue;
@@ -321,6 +322,8 @@ public final class Worker implements AutoCloseable {
     private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5));
     /** Whether the last lease came back empty (or none was answered yet). */
     private volatile boolean quiet = true;
+    /** Set for a backoff after a thread could not be started. */
+    private volatile boolean paused;
     /**
      * Touched by lease callbacks; with a broker that completes leases on the calling thread two may overlap, which
      * at worst repeats or skips a log line or a backoff step.
@@ -332,7 +335,7 @@ public final class Worker implements AutoCloseable {
     }
 
     void pump() {
-      while (running && inFlight.compareAndSet(false, true)) {
+      while (running && !paused && inFlight.compareAndSet(false, true)) {
         long freedBefore = freed.get();
         int wanted = limitPrefetch(takeSlots());
         if (wanted > 0) {
@@ -367,9 +370,9 @@ public final class Worker implements AutoCloseable {
      * not yet handed to a thread go back to the queue, and leasing resumes after a pause.
      */
     private void onLeaseHandlingFailed(Lease lease, Throwable bug) {
-      log.error("worker {}: handling a lease from queue '{}' failed; leasing again after a pause", id, queue, bug);
       permits.release(lease.slots);
       retryLater(lease);
+      log.error("worker {}: handling a lease from queue '{}' failed; leasing again after a pause", id, queue, bug);
       try {
         releaseAll(lease.unplaced());
       } catch (RuntimeException | Error again) {
@@ -415,7 +418,7 @@ public final class Worker implements AutoCloseable {
         List<Delivery> excess = lease.tasks.subList(keep, lease.tasks.size());
         lease.tasks = lease.tasks.subList(0, keep);
         releaseAll(excess);
-        lease.giveBack(excess.size()); // not counted as freed: no lease is sent for them until a task finishes
+        lease.giveBack(excess.size()); // the lease sent next asks only for what fits then
       }
       // Free before the tasks start, so that the thread that finishes one sends the next lease along with its
       // settlement; this callback runs on the connection's reader, which cannot write without a hand-off.
@@ -445,13 +448,23 @@ public final class Worker implements AutoCloseable {
         } catch (RuntimeException | Error refused) {
           batch.forEach(delivery -> inHand.remove(delivery.leaseId()));
           if (running) { // rejected while stopping is expected; anything else (no native thread left) is not
-            log.error("worker {}: cannot start a thread for {} task(s); they go back to queue '{}'", id,
-                batch.size(), queue, refused);
+            log.error("worker {}: cannot start a thread for {} task(s); they go back to queue '{}' and leasing "
+                + "pauses", id, batch.size(), queue, refused);
+            pause(); // leasing again at once would get the same tasks and fail the same way, in a tight loop
           }
         }
       }
       releaseAll(batch);
       free(batch.size());
+    }
+
+    /** Stops this leaser for a backoff, then offers it the slots again. */
+    private void pause() {
+      paused = true;
+      TIMER.schedule(() -> {
+        paused = false;
+        offerSlots(null);
+      }, backoff.next().toNanos(), TimeUnit.NANOSECONDS);
     }
   }
 
@@ -522,17 +535,18 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * With adaptive prefetch, of the {@code free} permits just drained keeps those that bring the tasks in hand up to
-   * what the worker runs in about {@link #PREFETCH_BUDGET_NANOS} per thread (and no fewer than it runs at once),
-   * and gives the rest back. So many short tasks come a batch per round trip, while long ones (or ones not yet
-   * timed) are leased only as threads free up and are left to other workers meanwhile.
+   * With adaptive prefetch, of the {@code free} permits just taken keeps those that bring the tasks in hand up to
+   * what the worker runs in about {@link #PREFETCH_BUDGET_NANOS} per thread (and no fewer than it runs at once,
+   * plus the one slot per further queue that a quiet queue's poll may hold), and gives the rest back. So many short
+   * tasks come a batch per round trip, while long ones (or ones not yet timed) are leased only as threads free up
+   * and are left to other workers meanwhile.
    */
   private int limitPrefetch(int free) {
     if (!adaptivePrefetch || free == 0) {
       return free;
     }
     long held = slots - free - permits.availablePermits();
-    int wanted = (int) Math.max(0, Math.min(free, concurrency + ahead() - held));
+    int wanted = (int) Math.max(0, Math.min(free, concurrency + leasers.size() - 1 + ahead() - held));
     permits.release(free - wanted);
     return wanted;
   }
@@ -612,7 +626,8 @@ public final class Worker implements AutoCloseable {
     List<Delivery> done = new ArrayList<>();
     List<Settlement> outcomes = new ArrayList<>();
     long oldest = 0;
-    for (Delivery delivery : batch) {
+    for (int position = 0; position < batch.size(); position++) {
+      Delivery delivery = batch.get(position);
       Held held = inHand.get(delivery.leaseId());
       if (held == null || !held.claim()) {
         continue; // given back, or its lease expired, while it waited: another worker has it
@@ -644,6 +659,13 @@ public final class Worker implements AutoCloseable {
         }
         outcomes.add(outcome);
         done.add(delivery);
+      } catch (RuntimeException | Error fatal) {
+        // A VirtualMachineError from the handler (execute passes those on), or a bug: this task fails with it, the
+        // outcomes before it are settled and the tasks behind it go back, then the thread ends with the error.
+        outcomes.add(Settlement.fail(delivery.leaseId(), TaskError.of(fatal, id)));
+        done.add(delivery);
+        abandon(batch.subList(position + 1, batch.size()), done, outcomes, leaser);
+        throw fatal;
       } finally {
         held.finished();
         TaskContext.exit();
@@ -664,6 +686,22 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /** Settles what a run finished and gives back the tasks it will not start. */
+  private void abandon(List<Delivery> rest, List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
+    settle(done, outcomes, leaser);
+    List<Delivery> released = new ArrayList<>();
+    for (Delivery delivery : rest) {
+      Held held = inHand.get(delivery.leaseId());
+      if (held != null && held.claim()) {
+        inHand.remove(delivery.leaseId());
+        released.add(delivery);
+      }
+    }
+    releaseAll(released);
+    free(released.size());
+    offerSlots(leaser);
+  }
+
   private Settlement cancelled(Delivery delivery) {
     return Settlement.fail(delivery.leaseId(), TaskError.of("io.taskmaster.TaskCancelled",
         "the task was cancelled by its producer (attempt " + delivery.attempt() + ")", id));
@@ -671,11 +709,18 @@ public final class Worker implements AutoCloseable {
 
   private void settle(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
     // The settlement and the lease that takes the freed slots leave in one write.
+    AtomicBoolean ran = new AtomicBoolean();
     try {
-      broker.pipelined(() -> settleThenLease(done, outcomes, leaser));
+      broker.pipelined(() -> {
+        ran.set(true);
+        settleThenLease(done, outcomes, leaser);
+      });
     } catch (RuntimeException | Error e) {
-      // Sending them failed; the requests' futures have heard so, and the tasks' slots are back.
+      // Sending them failed; the requests' futures have heard so.
       log.warn("worker {}: sending {} outcome(s) failed: {}", id, outcomes.size(), e.toString());
+      if (!ran.get()) {
+        settleThenLease(done, outcomes, leaser); // the tasks' slots must come back either way
+      }
     }
   }
 
@@ -800,7 +845,9 @@ public final class Worker implements AutoCloseable {
    */
   private static <T> CompletableFuture<T> request(Supplier<CompletableFuture<T>> send) {
     try {
-      return send.get();
+      CompletableFuture<T> sent = send.get();
+      return sent != null ? sent : CompletableFuture.failedFuture(new IllegalStateException("the broker answered a "
+          + "request with no future"));
     } catch (RuntimeException | Error e) {
       return CompletableFuture.failedFuture(e);
     }

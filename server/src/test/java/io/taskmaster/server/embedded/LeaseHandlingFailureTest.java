@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class LeaseHandlingFailureTest {
   private static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);
   private static final String QUEUE = "faulty";
+  private static final EngineSettings NO_EXPIRY = EngineSettings.defaults().withVisibilityTimeout(Duration.ofHours(1));
 
   @Test
   void aWorkerGivesBackTasksItDidNotAskForAndKeepsLeasing() throws Exception {
@@ -106,8 +107,33 @@ class LeaseHandlingFailureTest {
     }
   }
 
+  @Test
+  void aHandlerThatThrowsAVirtualMachineErrorFailsItsTaskAndTheTasksBehindItGoBack() throws Exception {
+    QueueEngine engine = new QueueEngine(NO_EXPIRY, Ticker.system());
+    try (EmbeddedBroker workerSide = new EmbeddedBroker(engine, "worker");
+        EmbeddedBroker producerSide = new EmbeddedBroker(engine, "producer")) {
+      // One lease brings all three, run in turn on one thread: the first takes the thread down with it.
+      List<TaskHandle<Integer>> handles = Producer.on(producerSide).submitAll(SQUARE, List.of(0, 3, 4),
+          SubmitOptions.queue(QUEUE).maxAttempts(1));
+      try (Worker worker = Worker.builder(workerSide).id("w").queue(QUEUE).concurrency(1).prefetch(2)
+          .handle(SQUARE, n -> {
+            if (n == 0) {
+              throw new InternalError("the JVM is in trouble");
+            }
+            return n * n;
+          }).start()) {
+        // The run's thread died with the error and nothing settled its tasks or gave their slots back.
+        assertThat(handles.get(0).result()).failsWithin(Duration.ofSeconds(30)).withThrowableThat()
+            .withMessageContaining("InternalError");
+        assertThat(handles.get(1).result()).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(9);
+        assertThat(handles.get(2).result()).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(16);
+      }
+    }
+  }
+
   private static void assertEveryTaskIsDoneDespite(java.util.function.UnaryOperator<Broker> fault) throws Exception {
-    QueueEngine engine = new QueueEngine(EngineSettings.defaults(), Ticker.system());
+    // Leases never expire here: a task the worker fails to give back stays lost, and the test fails.
+    QueueEngine engine = new QueueEngine(NO_EXPIRY, Ticker.system());
     try (EmbeddedBroker workerSide = new EmbeddedBroker(engine, "worker");
         EmbeddedBroker producerSide = new EmbeddedBroker(engine, "producer")) {
       Producer producer = Producer.on(producerSide);
