@@ -175,6 +175,9 @@ public final class LoadBench implements Callable<Integer> {
       }
     } finally {
       for (WorkerProcess child : children) {
+        child.stop(); // all at once: each takes a moment to drain
+      }
+      for (WorkerProcess child : children) {
         child.close();
       }
       if (master != null) {

@@ -62,10 +62,15 @@ final class WorkerProcess implements AutoCloseable {
     return Long.parseLong(line.substring(4).strip());
   }
 
-  /** Closes its stdin, which ends it, and waits for it (forcibly after 10 s). */
+  /** Closes its stdin, which tells it to stop. */
+  void stop() throws IOException {
+    process.getOutputStream().close();
+  }
+
+  /** Stops it and waits for it to end (forcibly after 10 s). */
   @Override
   public void close() throws IOException, InterruptedException {
-    process.getOutputStream().close();
+    stop();
     if (!process.waitFor(10, TimeUnit.SECONDS)) {
       process.destroyForcibly();
     }
