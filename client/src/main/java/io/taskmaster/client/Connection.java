@@ -7,9 +7,14 @@ import io.taskmaster.protocol.message.ErrorCode;
 import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.wire.ProtocolException;
 import io.taskmaster.protocol.wire.Rejected;
+import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -35,13 +40,19 @@ final class Connection {
   private final AtomicInteger nextRequestId = new AtomicInteger();
   private volatile Link link;
   private volatile boolean closed;
+  private final Duration silenceTimeout;
+  /** When the master last sent a frame (System.nanoTime). */
+  private volatile long lastHeardNanos = System.nanoTime();
+  private final AtomicBoolean pinging = new AtomicBoolean();
+  private volatile ScheduledFuture<?> silenceWatch;
 
   Connection(String target, ClientHandshake handshake, Consumer<Connection> onClose,
-      Consumer<Message> onPush) {
+      Consumer<Message> onPush, Duration silenceTimeout) {
     this.target = target;
     this.handshake = handshake;
     this.onClose = onClose;
     this.onPush = onPush;
+    this.silenceTimeout = silenceTimeout;
   }
 
   /** Called by the link before it reads the first byte. */
@@ -83,6 +94,7 @@ final class Connection {
 
   /** A frame the link read: an {@link Envelope} or a {@link Rejected}. */
   void received(Object msg) {
+    lastHeardNanos = System.nanoTime();
     if (msg instanceof Rejected rejected) {
       CompletableFuture<Message> response = pending.remove(rejected.requestId());
       if (response != null) {
@@ -161,12 +173,36 @@ final class Connection {
 
   private void authenticated() {
     link.authenticated();
+    silenceWatch = SilenceWatch.watch(this, silenceTimeout);
+    if (closed) {
+      silenceWatch.cancel(false); // lost meanwhile: linkClosed found no watch to stop
+    }
     ready.complete(null);
+  }
+
+  /**
+   * Called a few times per silence timeout: a PING after half of it without a frame from the master, and the link
+   * closed as dead after all of it.
+   */
+  void checkSilence(Duration timeout) {
+    long silentNanos = System.nanoTime() - lastHeardNanos;
+    if (silentNanos > timeout.toNanos()) {
+      log.warn("the master at {} sent nothing for {} ms, not even an answer to a PING; taking the connection as "
+          + "dead", target, TimeUnit.NANOSECONDS.toMillis(silentNanos));
+      linkFailed(new IOException("the master sent nothing for " + TimeUnit.NANOSECONDS.toMillis(silentNanos)
+          + " ms (silence timeout " + timeout.toMillis() + " ms)"));
+    } else if (silentNanos > timeout.toNanos() / 2 && pinging.compareAndSet(false, true)) {
+      request(new Message.Ping()).whenComplete((pong, error) -> pinging.set(false));
+    }
   }
 
   /** The link closed, for whatever reason; called once. */
   void linkClosed() {
     closed = true;
+    ScheduledFuture<?> watch = silenceWatch;
+    if (watch != null) {
+      watch.cancel(false);
+    }
     ready.completeExceptionally(lost(null));
     failAll(lost(null));
     onClose.accept(this);

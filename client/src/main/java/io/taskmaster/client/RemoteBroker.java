@@ -84,7 +84,7 @@ public final class RemoteBroker implements Broker {
   private Connection openConnection() {
     long deadline = System.nanoTime() + options.connectTimeout().toNanos();
     Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
-        this::onPushed);
+        this::onPushed, options.silenceTimeout());
     int maxFrameBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
     try {
       SocketLink.connect(host, port, options.connectTimeout(), maxFrameBytes, fresh);
