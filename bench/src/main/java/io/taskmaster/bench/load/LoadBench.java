@@ -65,7 +65,7 @@ public final class LoadBench implements Callable<Integer> {
 
   @Option(names = "--warmup-seconds", defaultValue = "10",
       description = "Repeat the untimed tasks for at least this long, and then until the JIT is done: a round in "
-          + "which no JVM (this one, each worker) compiled for over 2% of it. A figure taken before measures the "
+          + "which no JVM (this one, each worker) compiled for over 2%% of it. A figure taken before measures the "
           + "compiler (default: ${DEFAULT-VALUE}).")
   double warmupSeconds;
 

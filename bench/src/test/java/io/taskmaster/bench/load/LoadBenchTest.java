@@ -38,6 +38,15 @@ class LoadBenchTest {
     assertThat(run.err).contains("--warmup-max-seconds at least --warmup-seconds");
   }
 
+  @Test
+  void helpFormatsEveryDescription() {
+    Run run = run("--help");
+    assertThat(run.exitCode).isZero();
+    // picocli prints a warning and the raw text when a description is not a valid format string (a lone %).
+    assertThat(run.err).doesNotContain("picocli WARN");
+    assertThat(run.out).containsPattern("compiled\\s+for\\s+over\\s+2%\\s+of\\s+it").doesNotContain("%n");
+  }
+
   private record Run(int exitCode, String out, String err) {}
 
   /** Runs the tool in this JVM; its figures go to System.out and its progress to System.err, as from the shell. */
