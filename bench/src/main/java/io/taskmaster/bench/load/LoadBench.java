@@ -150,6 +150,8 @@ public final class LoadBench implements Callable<Integer> {
         progress("throughput: %d tasks, %d worker(s), %d producer(s), %s mode", tasks, workers, producers, mode);
         long cpuBefore = CpuTime.ofThisProcess();
         long workerCpuBefore = CpuTime.of(processes);
+        long switchesBefore = ContextSwitches.ofThisProcess();
+        long workerSwitchesBefore = ContextSwitches.of(processes);
         long started = System.nanoTime();
         run(brokers, tasks, batch, 1_000_000_000L);
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -157,18 +159,22 @@ public final class LoadBench implements Callable<Integer> {
         // CPU per task: this process (the master it started, and the producers) and the worker processes.
         double cpuUs = CpuTime.perTaskMicros(cpuBefore, CpuTime.ofThisProcess(), tasks);
         double workerCpuUs = CpuTime.perTaskMicros(workerCpuBefore, CpuTime.of(processes), tasks);
+        double switches = ContextSwitches.perTask(switchesBefore, ContextSwitches.ofThisProcess(), tasks);
+        double workerSwitches = ContextSwitches.perTask(workerSwitchesBefore, ContextSwitches.of(processes), tasks);
         progress("latency: %d untimed then %d timed round trips", warmup, rounds);
         double[] latencies = latency(brokers.get(0), warmup, rounds);
         double p50 = percentile(latencies, 0.50);
         double p99 = percentile(latencies, 0.99);
         System.out.printf(Locale.ROOT, "RESULT tasks_per_s=%.1f p50_us=%.1f p99_us=%.1f cpu_us_per_task=%.1f "
-            + "worker_cpu_us_per_task=%.1f%n", perSecond, p50, p99, cpuUs, workerCpuUs);
+            + "worker_cpu_us_per_task=%.1f switches_per_task=%.1f worker_switches_per_task=%.1f%n", perSecond, p50,
+            p99, cpuUs, workerCpuUs, switches, workerSwitches);
         if (json) {
           System.out.printf(Locale.ROOT, "{\"system\":\"taskmaster|java|%s\",\"test\":\"throughput+latency\","
               + "\"workers\":%d,\"producers\":%d,\"n\":%d,\"payload\":%d,\"wall_s\":%.3f,\"tasks_per_s\":%.1f,"
               + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_task\":%.1f,\"worker_cpu_us_per_task\":%.1f,"
-              + "\"java\":\"%s\"}%n", mode, workers, producers, tasks, payload, seconds, perSecond, p50, p99, cpuUs,
-              workerCpuUs, Runtime.version());
+              + "\"switches_per_task\":%.1f,\"worker_switches_per_task\":%.1f,\"java\":\"%s\"}%n", mode, workers,
+              producers, tasks, payload, seconds, perSecond, p50, p99, cpuUs, workerCpuUs, switches, workerSwitches,
+              Runtime.version());
         }
       } finally {
         brokers.forEach(Broker::close);

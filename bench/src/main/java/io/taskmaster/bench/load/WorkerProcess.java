@@ -39,10 +39,9 @@ final class WorkerProcess implements AutoCloseable {
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
     builder.environment().put(AuthKey.ENV, secret);
     WorkerProcess worker = new WorkerProcess(builder.start());
-    String line = worker.out.readLine();
-    if (!"ready".equals(line)) {
+    if (worker.nextLine("ready") == null) {
       worker.process.destroyForcibly();
-      throw new IllegalStateException("worker " + id + " did not start (it said: " + line + ")");
+      throw new IllegalStateException("worker " + id + " ended before it was ready (its errors are above)");
     }
     return worker;
   }
@@ -55,11 +54,25 @@ final class WorkerProcess implements AutoCloseable {
   long jitMillis() throws IOException {
     in.write("jit\n");
     in.flush();
-    String line = out.readLine();
-    if (line == null || !line.startsWith("jit ")) {
-      throw new IllegalStateException("worker " + process.pid() + " answered the JIT query with: " + line);
+    String line = nextLine("jit ");
+    if (line == null) {
+      throw new IllegalStateException("worker " + process.pid() + " ended instead of answering the JIT query");
     }
     return Long.parseLong(line.substring(4).strip());
+  }
+
+  /**
+   * The worker's next line that starts with {@code prefix}, or null at its end. Other lines (a JVM agent's banner,
+   * say) go to this process's stderr.
+   */
+  private String nextLine(String prefix) throws IOException {
+    for (String line; (line = out.readLine()) != null; ) {
+      if (line.startsWith(prefix)) {
+        return line;
+      }
+      System.err.println("worker " + process.pid() + ": " + line);
+    }
+    return null;
   }
 
   /** Closes its stdin, which tells it to stop. */
