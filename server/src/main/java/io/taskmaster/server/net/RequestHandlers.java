@@ -168,12 +168,16 @@ final class RequestHandlers {
       this.session = session;
       this.requestId = requestId;
       this.pending = pending;
+      if (pending) {
+        session.leasesWaiting.incrementAndGet();
+      }
     }
 
     @Override
     public void accept(List<Delivery> deliveries) {
       if (pending) {
         session.pending.decrementAndGet();
+        session.leasesWaiting.decrementAndGet();
       }
       ScheduledFuture<?> scheduled = timer;
       if (scheduled != null && !deliveries.isEmpty()) {
@@ -185,7 +189,13 @@ final class RequestHandlers {
 
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
-    replyDurable(session, requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+    Envelope settled = new Envelope(requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+    if (isDurable()) {
+      // A worker sends its next lease with its settlement: the answer to that lease can carry this one.
+      session.outbox.sendDeferrable(settled);
+    } else {
+      replyDurable(session, settled.requestId(), settled.message());
+    }
   }
 
   /**
@@ -257,12 +267,11 @@ final class RequestHandlers {
    * client is told so and must treat the outcome as unknown.
    */
   private void replyDurable(ServerSession session, int requestId, Message message) {
-    java.util.concurrent.CompletableFuture<Void> durable = engine.durable();
-    if (durable.isDone() && !durable.isCompletedExceptionally()) {
+    if (isDurable()) {
       reply(session, requestId, message);
       return;
     }
-    durable.whenComplete((ok, error) -> {
+    engine.durable().whenComplete((ok, error) -> {
       if (error == null) {
         reply(session, requestId, message);
       } else if (requestId != 0) {
@@ -272,6 +281,12 @@ final class RequestHandlers {
         log.warn("a result could not be made durable ({}); it is not sent", error.getMessage());
       }
     });
+  }
+
+  /** Whether every change made so far is durable (at once without a journal, or with fsync none). */
+  private boolean isDurable() {
+    java.util.concurrent.CompletableFuture<Void> durable = engine.durable();
+    return durable.isDone() && !durable.isCompletedExceptionally();
   }
 
   /**

@@ -51,6 +51,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   Outbox outbox;
   /** Waiting lease and result requests, touched from engine callbacks on other threads. */
   final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+  /** Lease requests that wait for tasks, answered or not; touched from engine callbacks on other threads. */
+  final java.util.concurrent.atomic.AtomicInteger leasesWaiting = new java.util.concurrent.atomic.AtomicInteger();
 
   ServerSession(ServerContext server) {
     this.server = server;
@@ -134,6 +136,14 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         () -> closeWith(ctx, envelope.requestId(), ErrorCode.AUTH_FAILED,
             "authentication failed: the client's auth key does not match the master's"),
         holdBack.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (outbox != null) {
+      outbox.readComplete(leasesWaiting.get() > 0);
+    }
+    ctx.fireChannelReadComplete();
   }
 
   /** The client named itself: the name goes into log lines about it and into the errors of tasks lost with it. */
