@@ -1,8 +1,8 @@
 package io.taskmaster.client;
 
 import io.taskmaster.broker.NonBlockingThread;
+import io.taskmaster.time.Timers;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class SilenceWatch {
   /** One thread for every connection of the JVM; it only reads clocks and hands PINGs to the writers. */
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+  private static final ScheduledExecutorService TIMER = Timers.singleThread(runnable -> {
     Thread thread = new NonBlockingThread(runnable, "taskmaster-silence-watch");
     thread.setDaemon(true);
     return thread;

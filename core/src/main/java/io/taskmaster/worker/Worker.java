@@ -10,6 +10,7 @@ import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
 import io.taskmaster.task.TaskError;
 import io.taskmaster.task.TaskType;
+import io.taskmaster.time.Timers;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +53,7 @@ public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
   /** Time limits, lease extensions and lease retries of every worker in the JVM: it must not block on a socket. */
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+  private static final ScheduledExecutorService TIMER = Timers.singleThread(runnable -> {
     Thread thread = new NonBlockingThread(runnable, "taskmaster-worker-timer");
     thread.setDaemon(true);
     return thread;

@@ -12,6 +12,7 @@ import io.taskmaster.broker.TaskResult;
 import io.taskmaster.server.engine.EngineException;
 import io.taskmaster.server.engine.LeaseWaiter;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.time.Timers;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class EmbeddedBroker implements Broker {
   /** Ends waiting lease requests at their deadline; one daemon thread for every embedded broker. */
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
+  private static final ScheduledExecutorService TIMER = Timers.singleThread(runnable -> {
     Thread thread = new Thread(runnable, "taskmaster-embedded-timer");
     thread.setDaemon(true);
     return thread;
