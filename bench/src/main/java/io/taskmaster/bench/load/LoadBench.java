@@ -4,6 +4,7 @@ import io.taskmaster.broker.AuthKey;
 import io.taskmaster.broker.Broker;
 import io.taskmaster.broker.BrokerOptions;
 import io.taskmaster.broker.Brokers;
+import io.taskmaster.json.JsonCodec;
 import io.taskmaster.producer.Producer;
 import io.taskmaster.producer.SubmitOptions;
 import io.taskmaster.producer.TaskHandle;
@@ -16,8 +17,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine;
@@ -169,12 +172,23 @@ public final class LoadBench implements Callable<Integer> {
             + "worker_cpu_us_per_task=%.1f switches_per_task=%.1f worker_switches_per_task=%.1f%n", perSecond, p50,
             p99, cpuUs, workerCpuUs, switches, workerSwitches);
         if (json) {
-          System.out.printf(Locale.ROOT, "{\"system\":\"taskmaster|java|%s\",\"test\":\"throughput+latency\","
-              + "\"workers\":%d,\"producers\":%d,\"n\":%d,\"payload\":%d,\"wall_s\":%.3f,\"tasks_per_s\":%.1f,"
-              + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_task\":%.1f,\"worker_cpu_us_per_task\":%.1f,"
-              + "\"switches_per_task\":%.1f,\"worker_switches_per_task\":%.1f,\"java\":\"%s\"}%n", mode, workers,
-              producers, tasks, payload, seconds, perSecond, p50, p99, cpuUs, workerCpuUs, switches, workerSwitches,
-              Runtime.version());
+          Map<String, Object> figures = new LinkedHashMap<>();
+          figures.put("system", "taskmaster|java|" + mode);
+          figures.put("test", "throughput+latency");
+          figures.put("workers", workers);
+          figures.put("producers", producers);
+          figures.put("n", tasks);
+          figures.put("payload", payload);
+          figures.put("wall_s", round(seconds, 3));
+          figures.put("tasks_per_s", round(perSecond, 1));
+          figures.put("p50_us", round(p50, 1));
+          figures.put("p99_us", round(p99, 1));
+          figures.put("cpu_us_per_task", round(cpuUs, 1));
+          figures.put("worker_cpu_us_per_task", round(workerCpuUs, 1));
+          figures.put("switches_per_task", round(switches, 1));
+          figures.put("worker_switches_per_task", round(workerSwitches, 1));
+          figures.put("java", Runtime.version().toString());
+          System.out.println(JsonCodec.mapper().writeValueAsString(figures));
         }
       } finally {
         brokers.forEach(Broker::close);
@@ -301,6 +315,15 @@ public final class LoadBench implements Callable<Integer> {
       micros[i] = (System.nanoTime() - started) / 1000.0;
     }
     return micros;
+  }
+
+  /** A figure for the JSON line: rounded, or null where the platform could not tell (JSON has no NaN). */
+  private static Double round(double value, int decimals) {
+    if (Double.isNaN(value)) {
+      return null;
+    }
+    double scale = Math.pow(10, decimals);
+    return Math.round(value * scale) / scale;
   }
 
   private static double percentile(double[] values, double fraction) {

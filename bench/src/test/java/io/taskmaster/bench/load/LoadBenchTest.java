@@ -2,6 +2,8 @@ package io.taskmaster.bench.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.taskmaster.json.JsonCodec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -15,13 +17,18 @@ import picocli.CommandLine;
 class LoadBenchTest {
 
   @Test
-  void aSmallRunWarmsUpTimesAndEndsWithOneResultLine() {
+  void aSmallRunWarmsUpTimesAndEndsWithOneResultLine() throws Exception {
     Run run = run("--mode", "single", "--tasks", "300", "--workers", "1", "--warmup", "200", "--warmup-seconds",
         "0", "--warmup-max-seconds", "0", "--rounds", "20", "--json");
     assertThat(run.exitCode).as(run.err).isZero();
     assertThat(run.err).contains("warm-up round 1: 200 untimed tasks in").contains("ms in the busiest JVM");
     assertThat(run.out).containsPattern("(?m)^RESULT tasks_per_s=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ ")
         .contains("\"system\":\"taskmaster|java|single\"");
+    String jsonLine = run.out.lines().filter(line -> line.startsWith("{")).findFirst().orElseThrow();
+    JsonNode figures = JsonCodec.mapper().readTree(jsonLine);
+    assertThat(figures.get("n").asInt()).isEqualTo(300);
+    assertThat(figures.get("tasks_per_s").asDouble()).isPositive();
+    assertThat(figures.get("switches_per_task").isNumber()).as(jsonLine).isTrue();
   }
 
   @Test
