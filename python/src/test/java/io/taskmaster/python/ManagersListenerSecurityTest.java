@@ -4,13 +4,16 @@ import static io.taskmaster.python.RawManagersClient.concat;
 import static io.taskmaster.python.RawManagersClient.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.python.listener.PythonListener;
 import io.taskmaster.python.listener.PythonListenerSettings;
 import io.taskmaster.python.pickle.Pickles;
 import io.taskmaster.python.wire.ManagersAuth;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.testkit.TcpTable;
 import io.taskmaster.time.Ticker;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,6 +61,19 @@ class ManagersListenerSecurityTest {
 
   private static byte[] ascii(String text) {
     return text.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /** A Python worker whose machine dies sends no FIN: the listener's side of its connection is probed. */
+  @Test
+  void everyAcceptedConnectionHasKeepAliveArmed() throws Exception {
+    try (RawManagersClient client = client().authenticate(KEY)) {
+      await("the accepted socket in the kernel's table").atMost(Duration.ofSeconds(10))
+          .until(() -> !TcpTable.established(listener.port()).isEmpty());
+      assertThat(TcpTable.established(listener.port())).singleElement().satisfies(socket -> {
+        assertThat(socket.timer()).as("timer of %s", socket).isEqualTo(TcpTable.KEEPALIVE_TIMER);
+        assertThat(socket.secondsToTimer()).isLessThanOrEqualTo(Transports.KEEPALIVE_IDLE.toSeconds());
+      });
+    }
   }
 
   @Test

@@ -83,6 +83,7 @@ public final class PythonListener implements AutoCloseable {
                 .addLast(new ManagersSession(PythonListener.this));
           }
         });
+    Transports.keepAlive(bootstrap); // clients that vanish without a FIN are dropped
     try {
       listener = bootstrap.bind(settings.host(), settings.port()).sync().channel();
     } catch (Exception e) {

@@ -63,6 +63,7 @@ public final class MasterServer implements AutoCloseable {
                 .addLast(new ServerSession(context));
           }
         });
+    Transports.keepAlive(bootstrap); // clients that vanish without a FIN are dropped
     try {
       listener = bootstrap.bind(settings.host(), settings.port()).sync().channel();
     } catch (Exception e) {
