@@ -24,6 +24,13 @@ import jdk.net.ExtendedSocketOptions;
  * {@code -Dtaskmaster.transport=nio} asks for it.
  */
 public final class Transports {
+  /** Keep-alive: probes start after this long without traffic on a connection... */
+  public static final Duration KEEPALIVE_IDLE = Duration.ofSeconds(30);
+  /** ...follow each other at this interval... */
+  public static final Duration KEEPALIVE_INTERVAL = Duration.ofSeconds(10);
+  /** ...and this many unanswered ones close the connection: a peer that vanished is dropped within a minute. */
+  public static final int KEEPALIVE_PROBES = 3;
+
   private static final boolean EPOLL =
       !"nio".equals(System.getProperty("taskmaster.transport")) && Epoll.isAvailable();
 
@@ -37,13 +44,6 @@ public final class Transports {
   public static Class<? extends ServerChannel> serverChannel() {
     return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
   }
-
-  /** Keep-alive: probes start after this long without traffic on a connection... */
-  public static final Duration KEEPALIVE_IDLE = Duration.ofSeconds(30);
-  /** ...follow each other at this interval... */
-  public static final Duration KEEPALIVE_INTERVAL = Duration.ofSeconds(10);
-  /** ...and this many unanswered ones close the connection: a peer that vanished is dropped within a minute. */
-  public static final int KEEPALIVE_PROBES = 3;
 
   /**
    * TCP keep-alive on every connection the server accepts, with the timing above (where the platform lets it be

@@ -51,7 +51,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   Outbox outbox;
   /** Waiting lease and result requests, touched from engine callbacks on other threads. */
   final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
-  /** Lease requests that wait for tasks, answered or not; touched from engine callbacks on other threads. */
+  /**
+   * Lease requests waiting for tasks and not answered yet, touched from engine callbacks on other threads: while
+   * there are any, a SETTLED may wait for their answer (see {@link Outbox#sendDeferrable}).
+   */
   final java.util.concurrent.atomic.AtomicInteger leasesWaiting = new java.util.concurrent.atomic.AtomicInteger();
 
   ServerSession(ServerContext server) {
