@@ -36,7 +36,10 @@ class LeakCheckExtensionTest {
   }
 
   static class Leaking {
-    /** Buffers are sampled, one in 128: a leak on a path taken this often is all but sure to be. */
+    /**
+     * Buffers are sampled, one in 128: a leak on a path taken this often is all but sure to be. Netty logs it too
+     * (the one "LEAK:" line of a green build).
+     */
     @Test
     void leaksABufferOnAPathTakenOften() {
       for (int i = 0; i < 4000; i++) {
