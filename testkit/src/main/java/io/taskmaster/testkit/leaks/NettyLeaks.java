@@ -26,7 +26,6 @@ public final class NettyLeaks {
   private static final AtomicLong CANARIES = new AtomicLong();
   private static final Set<String> CANARIES_SEEN = ConcurrentHashMap.newKeySet();
   private static final List<String> LEAKS = new ArrayList<>();
-  private static ResourceLeakDetector<ByteBuf> detector;
   /** Tracks the buffers leaked on purpose, apart from Netty's, so that they are not logged as leaks. */
   private static final ResourceLeakDetector<ByteBuf> CANARY_DETECTOR = new ResourceLeakDetector<>(ByteBuf.class, 1) {
     @Override
@@ -39,6 +38,8 @@ public final class NettyLeaks {
       record(resourceType, records);
     }
   };
+  /** Netty's own, the one every buffer allocation goes through; set by {@link #install()}. */
+  private static ResourceLeakDetector<ByteBuf> detector;
 
   private NettyLeaks() {}
 
