@@ -12,7 +12,7 @@ public final class Timers {
    * A timer on one thread from {@code threads}, whose cancelled tasks leave its queue at once. Most of the library's
    * deadlines are cancelled long before they are due (a task's time limit when it finishes, a lease's wait when
    * tasks come), and the JDK's default keeps each one, with all it refers to, until it would have been due: at
-   * 10,000 tasks per second with a time limit of an hour, 36 million of them.
+   * 10,000 tasks per second with a time limit of an hour, tens of millions of them.
    */
   public static ScheduledExecutorService singleThread(ThreadFactory threads) {
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, threads);
