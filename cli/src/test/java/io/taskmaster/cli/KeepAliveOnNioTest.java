@@ -1,7 +1,6 @@
 package io.taskmaster.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.taskmaster.broker.AuthKey;
 import io.taskmaster.protocol.transport.Transports;
@@ -29,12 +28,7 @@ class KeepAliveOnNioTest {
       int port = Integer.parseInt(master.awaitStderr("master listening on taskmaster://[^:]+:(\\d+) \\(nio", START));
       try (Socket client = new Socket()) {
         client.connect(new InetSocketAddress("127.0.0.1", port));
-        await("the accepted socket in the kernel's table").atMost(Duration.ofSeconds(10))
-            .until(() -> !TcpTable.established(port).isEmpty());
-        assertThat(TcpTable.established(port)).singleElement().satisfies(socket -> {
-          assertThat(socket.timer()).as("timer of %s", socket).isEqualTo(TcpTable.KEEPALIVE_TIMER);
-          assertThat(socket.secondsToTimer()).isLessThanOrEqualTo(Transports.KEEPALIVE_IDLE.toSeconds());
-        });
+        TcpTable.assertKeepAliveArmed(port, Transports.KEEPALIVE_IDLE);
       }
       master.terminate();
       assertThat(master.awaitExit(START)).isZero();

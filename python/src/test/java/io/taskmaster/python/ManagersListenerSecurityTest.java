@@ -4,7 +4,6 @@ import static io.taskmaster.python.RawManagersClient.concat;
 import static io.taskmaster.python.RawManagersClient.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.python.listener.PythonListener;
@@ -67,12 +66,7 @@ class ManagersListenerSecurityTest {
   @Test
   void everyAcceptedConnectionHasKeepAliveArmed() throws Exception {
     try (RawManagersClient client = client().authenticate(KEY)) {
-      await("the accepted socket in the kernel's table").atMost(Duration.ofSeconds(10))
-          .until(() -> !TcpTable.established(listener.port()).isEmpty());
-      assertThat(TcpTable.established(listener.port())).singleElement().satisfies(socket -> {
-        assertThat(socket.timer()).as("timer of %s", socket).isEqualTo(TcpTable.KEEPALIVE_TIMER);
-        assertThat(socket.secondsToTimer()).isLessThanOrEqualTo(Transports.KEEPALIVE_IDLE.toSeconds());
-      });
+      TcpTable.assertKeepAliveArmed(listener.port(), Transports.KEEPALIVE_IDLE);
     }
   }
 

@@ -1,10 +1,14 @@
 package io.taskmaster.testkit;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.awaitility.Awaitility;
 
 /**
  * The kernel's table of TCP sockets ({@code /proc/net/tcp} and {@code tcp6}, Linux): what a server really did to
@@ -47,6 +51,19 @@ public final class TcpTable {
       }
     }
     return sockets;
+  }
+
+  /**
+   * Waits for the one connection accepted on {@code port} and checks that the server armed keep-alive on it with a
+   * first probe at most {@code idle} away (the OS's own default is two hours).
+   */
+  public static void assertKeepAliveArmed(int port, Duration idle) throws IOException {
+    Awaitility.await("the accepted socket in the kernel's table").atMost(Duration.ofSeconds(10))
+        .until(() -> !established(port).isEmpty());
+    assertThat(established(port)).singleElement().satisfies(socket -> {
+      assertThat(socket.timer()).as("timer of %s", socket).isEqualTo(KEEPALIVE_TIMER);
+      assertThat(socket.secondsToTimer()).as("seconds to the first probe").isLessThanOrEqualTo(idle.toSeconds());
+    });
   }
 
   private static int port(String address) {

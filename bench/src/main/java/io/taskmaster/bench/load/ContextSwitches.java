@@ -22,15 +22,7 @@ final class ContextSwitches {
 
   /** Switches of the given processes' threads, or -1 without /proc. */
   static long of(List<Process> processes) {
-    long total = 0;
-    for (Process process : processes) {
-      long count = of(process.pid());
-      if (count < 0) {
-        return -1;
-      }
-      total += count;
-    }
-    return total;
+    return ProcessReadings.sum(processes, ContextSwitches::of);
   }
 
   private static long of(long pid) {
@@ -58,6 +50,6 @@ final class ContextSwitches {
 
   /** Switches per task between two readings; NaN when either reading is unknown. */
   static double perTask(long before, long after, long tasks) {
-    return before < 0 || after < 0 ? Double.NaN : (double) (after - before) / tasks;
+    return ProcessReadings.perTask(before, after, tasks, 1);
   }
 }

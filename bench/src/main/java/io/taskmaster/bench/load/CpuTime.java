@@ -26,24 +26,23 @@ final class CpuTime {
 
   /** Nanoseconds of CPU the given processes have used (user + system), or -1 without /proc. */
   static long of(List<Process> processes) {
-    long total = 0;
-    for (Process process : processes) {
-      Path stat = Path.of("/proc", Long.toString(process.pid()), "stat");
-      try {
-        String line = Files.readString(stat);
-        // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
-        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
-        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime (14), stime (15)
-        total += ticks * (1_000_000_000L / TICKS_PER_SECOND);
-      } catch (IOException | RuntimeException e) {
-        return -1;
-      }
+    return ProcessReadings.sum(processes, CpuTime::of);
+  }
+
+  private static long of(long pid) {
+    try {
+      String line = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
+      String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime (14), stime (15)
+      return ticks * (1_000_000_000L / TICKS_PER_SECOND);
+    } catch (IOException | RuntimeException e) {
+      return -1;
     }
-    return total;
   }
 
   /** Microseconds of CPU per task between two readings; NaN when either reading is unknown. */
   static double perTaskMicros(long before, long after, long tasks) {
-    return before < 0 || after < 0 ? Double.NaN : (after - before) / 1e3 / tasks;
+    return ProcessReadings.perTask(before, after, tasks, 1e3);
   }
 }

@@ -266,18 +266,12 @@ public final class LoadBench implements Callable<Integer> {
       Producer producer = Producer.on(brokers.get(p)).withDefaults(QUEUE);
       // A thread of its own, as a user's producer has, not one of the common pool: a pool thread that blocks in
       // join() may make the pool start a spare one, and the figures would measure that.
-      CompletableFuture<Void> finished = new CompletableFuture<>();
-      Thread thread = new Thread(() -> {
-        try {
-          produce(producer, base, mine, batch);
-          finished.complete(null);
-        } catch (Throwable e) {
-          finished.completeExceptionally(e);
-        }
-      }, "bench-producer-" + p);
-      thread.setDaemon(true);
-      thread.start();
-      done.add(finished);
+      String name = "bench-producer-" + p;
+      done.add(CompletableFuture.runAsync(() -> produce(producer, base, mine, batch), runnable -> {
+        Thread thread = new Thread(runnable, name);
+        thread.setDaemon(true);
+        thread.start();
+      }));
     }
     CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
   }

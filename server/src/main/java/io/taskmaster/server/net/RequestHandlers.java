@@ -189,12 +189,12 @@ final class RequestHandlers {
 
   private void settle(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Settle settle = (Message.Settle) message;
-    Envelope settled = new Envelope(requestId, new Message.Settled(engine.settle(session.owner, settle.settlements())));
+    Message.Settled settled = new Message.Settled(engine.settle(session.owner, settle.settlements()));
     if (isDurable()) {
       // A worker sends its next lease with its settlement: the answer to that lease can carry this one.
-      session.outbox.sendDeferrable(settled);
+      session.outbox.sendDeferrable(new Envelope(requestId, settled));
     } else {
-      replyDurable(session, settled.requestId(), settled.message());
+      replyDurable(session, requestId, settled);
     }
   }
 

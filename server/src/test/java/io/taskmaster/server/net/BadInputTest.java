@@ -170,9 +170,9 @@ class BadInputTest {
   @Test
   void anHttpPostCarryingValidFramesExecutesNothing() throws Exception {
     try (Master master = Master.start(MasterSettings.of(0, null))) {
-      byte[] session = concat(RawClient.preface(Wire.VERSION),
+      byte[] session = RawClient.concat(RawClient.preface(Wire.VERSION),
           RawClient.frame(new Envelope(1, new Message.Put(List.of(task("smuggled"))))));
-      byte[] post = concat(("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+      byte[] post = RawClient.concat(("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
           + "Content-Length: " + session.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII), session);
 
       try (RawClient http = RawClient.connect(master.port())) {
@@ -301,7 +301,7 @@ class BadInputTest {
         }
         slow.get(0).write(new byte[] {'T'});
         slow.get(1).write(RawClient.preface(Wire.VERSION));
-        slow.get(2).write(concat(RawClient.preface(Wire.VERSION), new byte[] {0, 0}));
+        slow.get(2).write(RawClient.concat(RawClient.preface(Wire.VERSION), new byte[] {0, 0}));
 
         for (RawClient client : slow) {
           client.readHello();
@@ -527,12 +527,5 @@ class BadInputTest {
       await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS)).until(() -> master.openConnections() == 0);
       assertServesGoodClients(master);
     }
-  }
-
-  private static byte[] concat(byte[] a, byte[] b) {
-    byte[] all = new byte[a.length + b.length];
-    System.arraycopy(a, 0, all, 0, a.length);
-    System.arraycopy(b, 0, all, a.length, b.length);
-    return all;
   }
 }

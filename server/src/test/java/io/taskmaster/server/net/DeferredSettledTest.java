@@ -10,7 +10,6 @@ import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.protocol.message.Envelope;
 import io.taskmaster.protocol.message.Message;
 import io.taskmaster.server.master.Master;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -36,7 +35,7 @@ class DeferredSettledTest {
       Delivery first = worker.read(Message.Leased.class).deliveries().get(0);
 
       // The settlement and the next lease in one write, as the reference worker sends them.
-      worker.write(concat(
+      worker.write(RawClient.concat(
           RawClient.frame(new Envelope(2, new Message.Settle(List.of(
               Settlement.ack(first.leaseId(), "1".getBytes(StandardCharsets.UTF_8)))))),
           RawClient.frame(new Envelope(3, new Message.Lease("q", 1, 30_000)))));
@@ -56,13 +55,5 @@ class DeferredSettledTest {
     producer.send(1, new Message.Put(List.of(new TaskMessage(id, "q", "t", Map.of(),
         "{}".getBytes(StandardCharsets.UTF_8)))));
     producer.read(Message.PutOk.class);
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] part : parts) {
-      out.writeBytes(part);
-    }
-    return out.toByteArray();
   }
 }

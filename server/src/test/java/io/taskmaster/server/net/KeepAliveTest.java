@@ -1,13 +1,9 @@
 package io.taskmaster.server.net;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import io.taskmaster.broker.AuthKey;
 import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.server.master.Master;
 import io.taskmaster.testkit.TcpTable;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,13 +18,7 @@ class KeepAliveTest {
     try (Master master = Master.start(MasterSettings.of(0, KEY)); RawClient client = RawClient.connect(master.port())) {
       client.authenticate(KEY);
 
-      await("the accepted socket in the kernel's table").atMost(Duration.ofSeconds(10))
-          .until(() -> !TcpTable.established(master.port()).isEmpty());
-      assertThat(TcpTable.established(master.port())).singleElement().satisfies(socket -> {
-        assertThat(socket.timer()).as("timer of %s", socket).isEqualTo(TcpTable.KEEPALIVE_TIMER);
-        assertThat(socket.secondsToTimer()).as("seconds to the first probe")
-            .isLessThanOrEqualTo(Transports.KEEPALIVE_IDLE.toSeconds());
-      });
+      TcpTable.assertKeepAliveArmed(master.port(), Transports.KEEPALIVE_IDLE);
     }
   }
 }

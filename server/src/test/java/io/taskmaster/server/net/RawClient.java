@@ -117,6 +117,15 @@ final class RawClient implements AutoCloseable {
     }
   }
 
+  /** Frames and bytes in one write, as a client that pipelines them sends them. */
+  static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    for (byte[] part : parts) {
+      all.writeBytes(part);
+    }
+    return all.toByteArray();
+  }
+
   // -- reading -----------------------------------------------------------------------------------------------
 
   /** Reads exactly one frame and decodes it with the production codec. */
