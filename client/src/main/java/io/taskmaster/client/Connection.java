@@ -67,7 +67,7 @@ final class Connection {
 
   /** As {@link #request(Message)}; with {@code later}, the frame waits in the link for the next {@link #flush()}. */
   CompletableFuture<Message> request(Message message, boolean later) {
-    CompletableFuture<Message> response = new CompletableFuture<>();
+    CompletableFuture<Message> response = new AnswerFuture<>(link);
     if (closed) {
       response.completeExceptionally(lost(null));
       return response;
@@ -85,6 +85,16 @@ final class Connection {
       link.send(envelope);
     }
     return response;
+  }
+
+  /** Whether a request sent on this connection still waits for its answer. */
+  boolean awaitsAnswers() {
+    return !pending.isEmpty();
+  }
+
+  /** See {@link CallerReads#readUntil}. */
+  void readUntil(CompletableFuture<?> answer, long timeoutNanos, boolean interruptible) {
+    link.readUntil(answer, timeoutNanos, interruptible);
   }
 
   /** Sends the frames that requests made with {@code later} left in the link. */

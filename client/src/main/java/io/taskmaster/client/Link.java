@@ -3,7 +3,7 @@ package io.taskmaster.client;
 import io.taskmaster.protocol.message.Envelope;
 
 /** What moves a {@link Connection}'s frames: it sends envelopes and hands back what it reads. */
-interface Link {
+interface Link extends CallerReads {
   /** Sends a frame, from any thread; frames from one thread leave in the order they were sent. */
   default void send(Envelope envelope) {
     queue(envelope);

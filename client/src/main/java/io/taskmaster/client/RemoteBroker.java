@@ -235,7 +235,7 @@ public final class RemoteBroker implements Broker {
   public Submission submit(List<TaskMessage> tasks) {
     List<CompletableFuture<TaskResult>> results = new ArrayList<>(tasks.size());
     for (TaskMessage task : tasks) {
-      CompletableFuture<TaskResult> future = new CompletableFuture<>();
+      CompletableFuture<TaskResult> future = new AnswerFuture<>(this::readUntil);
       CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(task.id(), future);
       if (existing != null) {
         results.add(existing);
@@ -336,7 +336,7 @@ public final class RemoteBroker implements Broker {
 
   @Override
   public CompletableFuture<TaskResult> result(String taskId) {
-    CompletableFuture<TaskResult> future = new CompletableFuture<>();
+    CompletableFuture<TaskResult> future = new AnswerFuture<>(this::readUntil);
     CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(taskId, future);
     if (existing != null) {
       return existing;
@@ -359,6 +359,14 @@ public final class RemoteBroker implements Broker {
       }
       // A lost connection keeps the wait registered: reconnect() asks again.
     });
+  }
+
+  /** A caller waiting for a result reads it from the connection of the moment (see {@link SocketLink}). */
+  private void readUntil(CompletableFuture<?> answer, long timeoutNanos, boolean interruptible) {
+    Connection current = connection;
+    if (current != null) {
+      current.readUntil(answer, timeoutNanos, interruptible);
+    }
   }
 
   private static Throwable unwrap(Throwable error) {

@@ -13,30 +13,45 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@link Link} on a blocking socket, as Jedis and JDBC drivers do it: the thread that sends a request writes it
- * to the socket itself, and one reader thread per connection blocks in {@code read} and hands each frame to the
- * connection. A request then wakes the master and the caller, not also an event loop in between (docs/benchmarks.md,
- * "the client on a blocking socket").
+ * to the socket itself, and the thread that waits for an answer reads it itself when nobody else is reading. A
+ * round trip then wakes the master and the caller, not also an event loop or a reader thread in between
+ * (docs/benchmarks.md, "the client on a blocking socket" and "callers read their own answers").
+ *
+ * <p>Reading: one thread at a time reads the socket ({@link #readingThread}) and hands each frame to the
+ * connection, which completes whatever waits on it. A reader thread per connection reads whenever no caller does,
+ * so pushes and answers that nobody waits on yet (a callback's) are read too. A caller that waits on an answer
+ * ({@link AnswerFuture#join()}, {@code get}) reads if the socket is free, in slices of 20 ms so that an interrupt or
+ * a deadline is seen, and leaves it when its answer is in: to the next waiting caller, or back to the reader thread,
+ * at once if another request of the connection waits for an answer, else after a millisecond, so that a caller that
+ * sends its next request straight away finds the socket free again. A caller that finds the reader thread blocked
+ * in a read waits for it, and the reader thread leaves the socket to it after that read.
  *
  * <p>Writers combine: a thread that finds another writing leaves its frame in the outbox, and the one writing hands
  * what is left when it is done to the writer thread, so a burst from many threads leaves in few system calls and
  * no caller writes more than one batch of others' frames. A caller that writes blocks while the socket's send
  * buffer is full; the outbox itself is not bounded (frames of callers that did not get to write wait there).
  *
- * <p>Some threads never write themselves; they leave their frames to the writer thread. The reader thread
- * (callbacks of completed requests run on it): blocked in a write it would stop reading, and a master that stops
- * reading from a client who does not read its answers would then never drain the write - a deadlock. A
+ * <p>Some threads never write themselves; they leave their frames to the writer thread. The thread reading, reader
+ * or caller (callbacks of completed requests run on it): blocked in a write it would stop reading, and a master that
+ * stops reading from a client who does not read its answers would then never drain the write - a deadlock. A
  * {@link NonBlockingThread}, such as the workers' timer. And virtual threads, where an interrupt closes a socket
- * blocked in IO (JDK 21+). {@code java.net.Socket} streams rather than an interruptible {@code SocketChannel} keep
+ * blocked in IO (JDK 21+); for that reason they do not read either, nor do fork-join pool threads, whose pool would
+ * not know they block. {@code java.net.Socket} streams rather than an interruptible {@code SocketChannel} keep
  * interrupted platform threads (a handler cancelled by its worker) from closing the connection the same way.
  *
  * <p>The reader and writer are platform threads even where virtual threads exist: a virtual thread blocked in a
@@ -45,6 +60,10 @@ import java.util.concurrent.locks.ReentrantLock;
 final class SocketLink implements Link {
   private static final int CHUNK_BYTES = 64 * 1024;
   private static final int WRITE_BATCH_BYTES = 256 * 1024;
+  /** How long a caller reads before it looks at its interrupt flag and deadline again. */
+  private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+  /** How long the reader thread leaves the socket to callers after one read its own answer. */
+  private static final long HAND_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   private final Connection connection;
   private final Socket socket;
@@ -60,6 +79,17 @@ final class SocketLink implements Link {
   private volatile Throwable failure;
   /** Only touched while holding {@link #writing}. */
   private ByteBuf writeBuffer = Unpooled.buffer(CHUNK_BYTES);
+  /** The one thread that may read the socket now: the reader thread, a caller, or none. */
+  private final AtomicReference<Thread> readingThread = new AtomicReference<>();
+  /** Callers waiting for an answer that would read the socket themselves if it were free. */
+  private final ConcurrentLinkedQueue<Thread> waitingToRead = new ConcurrentLinkedQueue<>();
+  /** The reader thread does not read before this {@link System#nanoTime()}: a caller may be about to. */
+  private volatile long readerResumesAt = System.nanoTime();
+  private final AtomicBoolean readingEnded = new AtomicBoolean();
+  /** What has been read and not yet decoded; only touched by the {@link #readingThread}, as are the next two. */
+  private ByteBuf in = Unpooled.buffer(CHUNK_BYTES);
+  private final List<Object> decoded = new ArrayList<>();
+  private int soTimeoutMillis;
 
   private SocketLink(Connection connection, Socket socket, int maxFrameBytes, String target) throws IOException {
     this.connection = connection;
@@ -107,7 +137,8 @@ final class SocketLink implements Link {
   @Override
   public void flush() {
     Thread current = Thread.currentThread();
-    if (current == reader || current instanceof NonBlockingThread || VirtualThreads.isVirtual(current)) {
+    if (current == reader || current == readingThread.get() || current instanceof NonBlockingThread
+        || VirtualThreads.isVirtual(current)) {
       LockSupport.unpark(writer);
     } else {
       writeOut();
@@ -199,46 +230,191 @@ final class SocketLink implements Link {
     }
   }
 
-  private void readLoop() {
-    ByteBuf in = Unpooled.buffer(CHUNK_BYTES);
-    List<Object> decoded = new ArrayList<>();
+  @Override
+  public void readUntil(CompletableFuture<?> answer, long timeoutNanos, boolean interruptible) {
+    Thread me = Thread.currentThread();
+    if (answer.isDone() || !mayRead(me)) {
+      return;
+    }
+    long start = System.nanoTime();
+    boolean woken = false;
+    waitingToRead.add(me);
     try {
-      while (true) {
-        if (in.writableBytes() < CHUNK_BYTES / 4) {
-          in.discardReadBytes();
-          in.ensureWritable(CHUNK_BYTES);
-        }
-        int read = input.read(in.array(), in.arrayOffset() + in.writerIndex(), in.writableBytes());
-        if (read < 0) {
+      while (!answer.isDone() && !closed.get() && !(interruptible && me.isInterrupted())) {
+        long left = timeoutNanos - (System.nanoTime() - start);
+        if (left <= 0) {
           return;
         }
-        in.writerIndex(in.writerIndex() + read);
-        ProtocolException unreadable = null;
-        try {
-          frames.read(in, decoded);
-        } catch (ProtocolException e) {
-          unreadable = e;
+        if (readingThread.get() == null && readingThread.compareAndSet(null, me)) {
+          waitingToRead.remove(me);
+          try {
+            readAsCaller(answer, start, timeoutNanos, interruptible);
+          } finally {
+            stopReading(me);
+          }
+          return;
         }
-        for (Object frame : decoded) {
-          connection.received(frame);
+        if (!woken) {
+          answer.whenComplete((value, error) -> LockSupport.unpark(me));
+          woken = true;
         }
-        decoded.clear();
-        if (unreadable != null) {
-          throw unreadable;
-        }
-        if (in.capacity() > CHUNK_BYTES * 4 && in.readableBytes() < CHUNK_BYTES / 2) {
-          in = Unpooled.buffer(CHUNK_BYTES).writeBytes(in); // a huge frame came in: do not keep its buffer
-        }
+        // Woken when the answer comes or when the reader leaves the socket to us; the bound only limits the harm
+        // of a wake-up lost to a race, after which the reader thread reads anyway.
+        LockSupport.parkNanos(this, Math.min(left, SLICE_NANOS));
       }
-    } catch (IOException e) {
-      Throwable cause = failure != null ? failure : closed.get() ? null : e;
-      if (cause != null) {
-        connection.linkFailed(cause);
+    } finally {
+      if (waitingToRead.remove(me) && readingThread.get() == null) {
+        LockSupport.unpark(waitingToRead.peek()); // we were offered the socket but go: offer it on
+      }
+    }
+  }
+
+  /** Threads that must not block in a socket read, or cannot read here, wait as for any future. */
+  private boolean mayRead(Thread thread) {
+    return !closed.get() && thread != reader && thread != writer && readingThread.get() != thread
+        && !(thread instanceof NonBlockingThread) && !(thread instanceof ForkJoinWorkerThread)
+        && !VirtualThreads.isVirtual(thread);
+  }
+
+  /** Reads on the caller's thread, in slices of a bounded wait so that an interrupt or a deadline is seen. */
+  private void readAsCaller(CompletableFuture<?> answer, long start, long timeoutNanos, boolean interruptible) {
+    try {
+      while (!answer.isDone() && !(interruptible && Thread.currentThread().isInterrupted())) {
+        long left = timeoutNanos - (System.nanoTime() - start);
+        if (left <= 0) {
+          return;
+        }
+        try {
+          if (!readSome(readTimeoutMillis(left))) {
+            endReading(null);
+            return;
+          }
+        } catch (SocketTimeoutException slice) {
+          // nothing yet: look at the answer, the interrupt and the deadline again
+        }
       }
     } catch (Throwable e) {
-      connection.linkFailed(e);
+      endReading(e);
       if (e instanceof Error error) {
         throw error;
+      }
+    }
+  }
+
+  private static int readTimeoutMillis(long leftNanos) {
+    return (int) Math.max(1, Math.min(SLICE_NANOS, leftNanos) / 1_000_000);
+  }
+
+  /**
+   * A caller has its answer and leaves the socket: to another waiting caller, or back to the reader thread, at once
+   * if someone else's request waits for its answer, else after {@link #HAND_BACK_NANOS}, so that a caller sending
+   * its next request straight away finds the socket free and reads its own answer again.
+   */
+  private void stopReading(Thread me) {
+    readingThread.compareAndSet(me, null);
+    Thread next = waitingToRead.peek();
+    if (next != null) {
+      readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
+      LockSupport.unpark(next);
+    } else if (connection.awaitsAnswers()) {
+      readerResumesAt = System.nanoTime();
+      LockSupport.unpark(reader);
+    } else {
+      readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
+    }
+  }
+
+  /** The reader thread: reads whenever no caller does, so that pushes and answers nobody waits on are read too. */
+  private void readLoop() {
+    Throwable failed = null;
+    try {
+      while (!closed.get()) {
+        long wait = readerResumesAt - System.nanoTime();
+        if (wait > 0 || readingThread.get() != null) {
+          LockSupport.parkNanos(this, wait > 0 ? wait : HAND_BACK_NANOS);
+          continue;
+        }
+        if (!readingThread.compareAndSet(null, reader)) {
+          continue;
+        }
+        boolean open;
+        try {
+          open = readSome(0);
+        } finally {
+          readingThread.set(null);
+        }
+        if (!open) {
+          break;
+        }
+        Thread caller = waitingToRead.peek();
+        if (caller != null) {
+          readerResumesAt = System.nanoTime() + HAND_BACK_NANOS; // a caller waits: let it read its own answer
+          LockSupport.unpark(caller);
+        }
+      }
+    } catch (Throwable e) {
+      failed = e;
+      if (e instanceof Error error) {
+        throw error;
+      }
+    } finally {
+      endReading(failed);
+    }
+  }
+
+  /**
+   * Reads once (waiting up to {@code timeoutMillis}, 0 for ever) and hands the frames read to the connection; false
+   * at the end of the stream. Only the thread holding {@link #readingThread} calls it.
+   */
+  private boolean readSome(int timeoutMillis) throws IOException {
+    if (timeoutMillis != soTimeoutMillis) {
+      socket.setSoTimeout(timeoutMillis);
+      soTimeoutMillis = timeoutMillis;
+    }
+    if (in.writableBytes() < CHUNK_BYTES / 4) {
+      in.discardReadBytes();
+      in.ensureWritable(CHUNK_BYTES);
+    }
+    int read = input.read(in.array(), in.arrayOffset() + in.writerIndex(), in.writableBytes());
+    if (read < 0) {
+      return false;
+    }
+    in.writerIndex(in.writerIndex() + read);
+    ProtocolException unreadable = null;
+    try {
+      frames.read(in, decoded);
+    } catch (ProtocolException e) {
+      unreadable = e;
+    }
+    try {
+      for (Object frame : decoded) {
+        connection.received(frame);
+      }
+    } finally {
+      decoded.clear();
+    }
+    if (unreadable != null) {
+      throw unreadable;
+    }
+    if (in.capacity() > CHUNK_BYTES * 4 && in.readableBytes() < CHUNK_BYTES / 2) {
+      in = Unpooled.buffer(CHUNK_BYTES).writeBytes(in); // a huge frame came in: do not keep its buffer
+    }
+    return true;
+  }
+
+  /**
+   * Reading is over (the end of the stream, an error, or the link closed): the connection hears why, once, from
+   * whichever thread found out.
+   */
+  private void endReading(Throwable error) {
+    if (!readingEnded.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      Throwable cause = failure != null ? failure
+          : error instanceof IOException && closed.get() ? null : error;
+      if (cause != null) {
+        connection.linkFailed(cause);
       }
     } finally {
       close();
@@ -268,6 +444,7 @@ final class SocketLink implements Link {
         // closing anyway; nothing to tell anyone
       }
       LockSupport.unpark(writer);
+      LockSupport.unpark(reader); // it may be waiting for callers to leave the socket to it: now it reports the end
     }
   }
 
