@@ -72,12 +72,19 @@ public final class Worker implements AutoCloseable {
   static final int MAX_ADAPTIVE_PREFETCH = 256;
   /** How long one lease request waits on the broker before it comes back empty and is sent again. */
   private static final Duration LEASE_POLL = Duration.ofSeconds(2);
+  /**
+   * How long a task thread that sent a lease waits for its answer before it goes back to its pool (see {@link
+   * Leaser#awaitLease}): about a busy queue's round trip, well under anything a stop would notice.
+   */
+  private static final long LEASE_ANSWER_WAIT_MILLIS = 20;
 
   private final Broker broker;
   private final String id;
   private final List<String> queues;
   private final Handlers handlers;
   private final Concurrency mode;
+  /** Whether task threads are platform threads, which wait for the lease they send ({@link Leaser#awaitLease}). */
+  private final boolean waitsForLeases;
   private final int concurrency;
   /** Tasks in hand at most: running, prefetched, and one more per further queue (see {@link Leaser}). */
   private final int slots;
@@ -108,6 +115,7 @@ public final class Worker implements AutoCloseable {
     this.queues = List.copyOf(builder.queues.isEmpty() ? List.of("tasks") : builder.queues);
     this.handlers = new Handlers().add(new BuiltinTasks()).addAll(builder.handlers);
     this.mode = builder.mode;
+    this.waitsForLeases = mode == Concurrency.CPU_BOUND || !TaskExecutors.virtualThreadsAvailable();
     this.stuckGrace = builder.stuckGrace;
     this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
@@ -325,6 +333,9 @@ public final class Worker implements AutoCloseable {
     private volatile boolean quiet = true;
     /** Set for a backoff after a thread could not be started. */
     private volatile boolean paused;
+    /** The lease in flight, handled once it completes, and the thread that sent it. */
+    private volatile CompletableFuture<Void> sent;
+    private volatile Thread sentBy;
     /**
      * Touched by lease callbacks; with a broker that completes leases on the calling thread two may overlap, which
      * at worst repeats or skips a log line or a backoff step.
@@ -341,12 +352,14 @@ public final class Worker implements AutoCloseable {
         int wanted = limitPrefetch(takeSlots());
         if (wanted > 0) {
           Lease lease = new Lease(this, wanted);
-          request(() -> broker.lease(queue, wanted, LEASE_POLL)).whenComplete((leased, error) -> {
+          sentBy = Thread.currentThread();
+          sent = request(() -> broker.lease(queue, wanted, LEASE_POLL)).handle((leased, error) -> {
             try {
               onLeased(lease, leased, error);
             } catch (RuntimeException | Error bug) {
               onLeaseHandlingFailed(lease, bug);
             }
+            return null;
           });
           return;
         }
@@ -355,6 +368,27 @@ public final class Worker implements AutoCloseable {
         if (freed.get() == freedBefore) {
           return;
         }
+      }
+    }
+
+    /**
+     * Called by a task thread that has settled its run: if it sent the lease now in flight, it waits a little for the
+     * answer, so that a broker whose waiting callers read their own answers (the remote one) lets this thread read
+     * the LEASED itself, and the task it brings, queued to the pool meanwhile, is taken by this thread when it gets
+     * back there, with no thread woken to hand it over. Only platform threads wait: a virtual thread would just
+     * park.
+     */
+    void awaitLease() {
+      CompletableFuture<Void> inFlight = sent;
+      if (inFlight == null || inFlight.isDone() || sentBy != Thread.currentThread() || !waitsForLeases) {
+        return;
+      }
+      try {
+        inFlight.get(LEASE_ANSWER_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the pool's: it is shutting down
+      } catch (ExecutionException | TimeoutException e) {
+        // handled where the lease completes; a long poll's answer is left to whoever reads it
       }
     }
 
@@ -684,6 +718,7 @@ public final class Worker implements AutoCloseable {
     }
     if (!outcomes.isEmpty()) {
       settle(done, outcomes, leaser);
+      leaser.awaitLease();
     }
   }
 
