@@ -187,12 +187,13 @@ class CallerReadsTest {
   }
 
   /**
-   * Waits until {@code caller} reads the socket itself. It finds the reader thread blocked in a read, waits, and is
-   * left the socket once that read returns: an answer that nobody waits on makes it return.
+   * Waits until {@code caller} reads the socket itself. If it found the reader thread blocked in a read, it waits,
+   * and is left the socket once that read returns: an answer that nobody waits on makes it return.
    */
   private static void untilItReadsTheSocket(Thread caller, RemoteBroker broker) {
-    await().atMost(TIMEOUT).until(() -> Arrays.stream(caller.getStackTrace())
-        .anyMatch(frame -> frame.getMethodName().equals("readUntil")));
+    // Parked in readUntil, so it has said it waits to read: before that, a read's return would not leave it the socket.
+    await().atMost(TIMEOUT).until(() -> isReadingTheSocket(caller) || caller.getState() == Thread.State.TIMED_WAITING
+        && Arrays.stream(caller.getStackTrace()).anyMatch(frame -> frame.getMethodName().equals("readUntil")));
     broker.size("nudge");
     await().atMost(TIMEOUT).until(() -> isReadingTheSocket(caller));
   }
