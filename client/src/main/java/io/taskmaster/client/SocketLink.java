@@ -85,6 +85,8 @@ final class SocketLink implements Link {
   private final ConcurrentLinkedQueue<Thread> waitingToRead = new ConcurrentLinkedQueue<>();
   /** The reader thread does not read before this {@link System#nanoTime()}: a caller may be about to. */
   private volatile long readerResumesAt = System.nanoTime();
+  /** Set while the reader thread sleeps until a caller leaves the socket: that caller wakes it. */
+  private volatile boolean readerWaitsForCallers;
   private final AtomicBoolean readingEnded = new AtomicBoolean();
   /** What has been read and not yet decoded; only touched by the {@link #readingThread}, as are the next two. */
   private ByteBuf in = Unpooled.buffer(CHUNK_BYTES);
@@ -237,7 +239,8 @@ final class SocketLink implements Link {
       return;
     }
     long start = System.nanoTime();
-    boolean woken = false;
+    boolean wokenByAnswer = false;
+    boolean interrupted = false;
     waitingToRead.add(me);
     try {
       while (!answer.isDone() && !closed.get() && !(interruptible && me.isInterrupted())) {
@@ -254,17 +257,23 @@ final class SocketLink implements Link {
           }
           return;
         }
-        if (!woken) {
+        if (!wokenByAnswer) {
           answer.whenComplete((value, error) -> LockSupport.unpark(me));
-          woken = true;
+          wokenByAnswer = true;
         }
         // Woken when the answer comes or when the reader leaves the socket to us; the bound only limits the harm
         // of a wake-up lost to a race, after which the reader thread reads anyway.
         LockSupport.parkNanos(this, Math.min(left, SLICE_NANOS));
+        if (!interruptible && Thread.interrupted()) {
+          interrupted = true; // join() ignores interrupts, and a set flag would make every park return at once
+        }
       }
     } finally {
       if (waitingToRead.remove(me) && readingThread.get() == null) {
         LockSupport.unpark(waitingToRead.peek()); // we were offered the socket but go: offer it on
+      }
+      if (interrupted) {
+        me.interrupt();
       }
     }
   }
@@ -311,16 +320,16 @@ final class SocketLink implements Link {
    * its next request straight away finds the socket free and reads its own answer again.
    */
   private void stopReading(Thread me) {
+    readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
     readingThread.compareAndSet(me, null);
     Thread next = waitingToRead.peek();
     if (next != null) {
-      readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
       LockSupport.unpark(next);
     } else if (connection.awaitsAnswers()) {
       readerResumesAt = System.nanoTime();
       LockSupport.unpark(reader);
-    } else {
-      readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
+    } else if (readerWaitsForCallers) {
+      LockSupport.unpark(reader); // to wait out the hand-back time, then read
     }
   }
 
@@ -329,9 +338,19 @@ final class SocketLink implements Link {
     Throwable failed = null;
     try {
       while (!closed.get()) {
+        Thread.interrupted(); // park returns at once while the flag is set: never spin on it
+        if (readingThread.get() != null) {
+          // A caller reads, maybe for long (a join on a long task): sleep until it leaves the socket.
+          readerWaitsForCallers = true;
+          if (readingThread.get() != null) {
+            LockSupport.park(this);
+          }
+          readerWaitsForCallers = false;
+          continue;
+        }
         long wait = readerResumesAt - System.nanoTime();
-        if (wait > 0 || readingThread.get() != null) {
-          LockSupport.parkNanos(this, wait > 0 ? wait : HAND_BACK_NANOS);
+        if (wait > 0) {
+          LockSupport.parkNanos(this, wait);
           continue;
         }
         if (!readingThread.compareAndSet(null, reader)) {

@@ -61,6 +61,22 @@ class CallerReadsTest {
   }
 
   @Test
+  void aJoinOfAnInterruptedCallerGetsItsAnswerAndKeepsTheFlag() {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        RemoteBroker broker = connect(master)) {
+      Thread.currentThread().interrupt();
+      try {
+        for (int i = 0; i < 50; i++) {
+          assertThat(broker.size("q").join()).isZero();
+          assertThat(Thread.currentThread().isInterrupted()).as("the interrupt flag after join " + i).isTrue();
+        }
+      } finally {
+        Thread.interrupted();
+      }
+    }
+  }
+
+  @Test
   void anInterruptEndsTheWaitOfACallerThatIsReading() throws Exception {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         RemoteBroker broker = connect(master)) {
