@@ -27,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -83,7 +84,11 @@ public final class Worker implements AutoCloseable {
   private final List<String> queues;
   private final Handlers handlers;
   private final Concurrency mode;
-  /** Whether task threads are platform threads, which wait for the lease they send ({@link Leaser#awaitLease}). */
+  /**
+   * Whether task threads wait for the lease they send ({@link Leaser#awaitLease}): those of the CPU-bound mode's
+   * fixed pool, which take the task it brings from the pool's queue. (The IO-bound mode hands each task to a
+   * fresh or idle thread anyway, and a virtual thread would only park.)
+   */
   private final boolean waitsForLeases;
   private final int concurrency;
   /** Tasks in hand at most: running, prefetched, and one more per further queue (see {@link Leaser}). */
@@ -115,7 +120,7 @@ public final class Worker implements AutoCloseable {
     this.queues = List.copyOf(builder.queues.isEmpty() ? List.of("tasks") : builder.queues);
     this.handlers = new Handlers().add(new BuiltinTasks()).addAll(builder.handlers);
     this.mode = builder.mode;
-    this.waitsForLeases = mode == Concurrency.CPU_BOUND || !TaskExecutors.virtualThreadsAvailable();
+    this.waitsForLeases = mode == Concurrency.CPU_BOUND;
     this.stuckGrace = builder.stuckGrace;
     this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
@@ -375,13 +380,13 @@ public final class Worker implements AutoCloseable {
      * Called by a task thread that has settled its run: if it sent the lease now in flight, it waits a little for the
      * answer, so that a broker whose waiting callers read their own answers (the remote one) lets this thread read
      * the LEASED itself, and the task it brings, queued to the pool meanwhile, is taken by this thread when it gets
-     * back there, with no thread woken to hand it over. Only platform threads wait: a virtual thread would just
-     * park.
+     * back there, with no thread woken to hand it over.
      */
     void awaitLease() {
       CompletableFuture<Void> inFlight = sent;
-      if (inFlight == null || inFlight.isDone() || sentBy != Thread.currentThread() || !waitsForLeases) {
-        return;
+      if (inFlight == null || inFlight.isDone() || sentBy != Thread.currentThread() || !waitsForLeases
+          || executor instanceof ThreadPoolExecutor pool && !pool.getQueue().isEmpty()) {
+        return; // (tasks queued for the pool meanwhile: this thread takes them now)
       }
       try {
         inFlight.get(LEASE_ANSWER_WAIT_MILLIS, TimeUnit.MILLISECONDS);

@@ -1,7 +1,6 @@
 package io.taskmaster.server.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.taskmaster.broker.Broker;
 import io.taskmaster.producer.Producer;
@@ -27,8 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A task thread that has settled its run waits a little for the lease it sent with the settlement, so that with the
  * remote broker it reads the next task itself (its waiting callers read their own answers) instead of a reader
- * thread waking it. Seen here through a broker whose lease futures note who waits on them; only platform threads
- * wait.
+ * thread waking it. Seen here through a broker whose lease futures note who waits on them; only the CPU-bound
+ * mode's pool threads wait.
  */
 class WorkerAwaitsItsLeaseTest {
   private static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);
@@ -42,8 +41,8 @@ class WorkerAwaitsItsLeaseTest {
   }
 
   @Test
-  void aVirtualTaskThreadDoesNotWait() throws Exception {
-    assumeThat(Runtime.version().feature()).as("virtual threads need JDK 21").isGreaterThanOrEqualTo(21);
+  void anIoBoundWorkersTaskThreadDoesNotWait() throws Exception {
+    // Its next task goes to a fresh or idle thread (a virtual one where the JDK has them) whoever reads it.
     assertThat(runTwentyTasks(Concurrency.IO_BOUND)).as("threads that waited on a lease").isEmpty();
   }
 
