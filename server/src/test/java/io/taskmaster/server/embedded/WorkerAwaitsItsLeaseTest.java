@@ -1,6 +1,7 @@
 package io.taskmaster.server.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.taskmaster.broker.Broker;
 import io.taskmaster.producer.Producer;
@@ -32,22 +33,31 @@ import org.junit.jupiter.api.Test;
 class WorkerAwaitsItsLeaseTest {
   private static final TaskType<Integer, Integer> SQUARE = TaskType.of("square", Integer.class, Integer.class);
   private static final String QUEUE = "awaited";
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
   @Test
-  void aPlatformTaskThreadWaitsForTheLeaseItSent() throws Exception {
-    Queue<Thread> waiters = runTwentyTasks(Concurrency.CPU_BOUND);
-    assertThat(waiters).as("threads that waited on a lease").isNotEmpty()
+  void aCpuBoundWorkersTaskThreadWaitsForTheLeaseItSent() throws Exception {
+    // Each next task is put only once a thread waits on the lease sent after the last: the lease is still open then.
+    Queue<Thread> waiters = runTwentyTasks(Concurrency.CPU_BOUND, (done, waiting) -> await().atMost(TIMEOUT)
+        .until(() -> waiting.size() >= done));
+    assertThat(waiters).as("threads that waited on a lease")
         .allMatch(thread -> thread.getName().startsWith("taskmaster-task-w-"));
   }
 
   @Test
   void anIoBoundWorkersTaskThreadDoesNotWait() throws Exception {
     // Its next task goes to a fresh or idle thread (a virtual one where the JDK has them) whoever reads it.
-    assertThat(runTwentyTasks(Concurrency.IO_BOUND)).as("threads that waited on a lease").isEmpty();
+    assertThat(runTwentyTasks(Concurrency.IO_BOUND, (done, waiting) -> { })).as("threads that waited on a lease")
+        .isEmpty();
+  }
+
+  /** What to wait for before the next task is put, given the tasks done and the threads that waited so far. */
+  private interface Pace {
+    void beforeNext(int done, Queue<Thread> waiters);
   }
 
   /** Runs twenty tasks, one after the other, on a worker of one slot; returns who waited on a lease's future. */
-  private static Queue<Thread> runTwentyTasks(Concurrency mode) throws Exception {
+  private static Queue<Thread> runTwentyTasks(Concurrency mode, Pace pace) throws Exception {
     QueueEngine engine = new QueueEngine(EngineSettings.defaults(), Ticker.system());
     Queue<Thread> waiters = new ConcurrentLinkedQueue<>();
     try (EmbeddedBroker workerSide = new EmbeddedBroker(engine, "worker");
@@ -67,7 +77,8 @@ class WorkerAwaitsItsLeaseTest {
         for (int i = 0; i < 20; i++) {
           // One at a time: the lease sent with each settlement finds the queue empty and waits for the next put.
           TaskHandle<Integer> handle = producer.submit(SQUARE, i, SubmitOptions.queue(QUEUE));
-          assertThat(handle.result()).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(i * i);
+          assertThat(handle.result()).succeedsWithin(TIMEOUT).isEqualTo(i * i);
+          pace.beforeNext(i + 1, waiters);
         }
       }
     }
