@@ -330,6 +330,9 @@ public final class Worker implements AutoCloseable {
    * finish, or a lease brings fewer than it asked for, every queue is offered the slots, in turn
    * ({@link #offerSlots}).
    */
+  /** A lease request, completed once its answer has been handled, and the thread that sent it. */
+  private record SentLease(CompletableFuture<Void> handled, Thread by) {}
+
   private final class Leaser {
     private final String queue;
     private final AtomicBoolean inFlight = new AtomicBoolean();
@@ -338,9 +341,8 @@ public final class Worker implements AutoCloseable {
     private volatile boolean quiet = true;
     /** Set for a backoff after a thread could not be started. */
     private volatile boolean paused;
-    /** The lease in flight, handled once it completes, and the thread that sent it. */
-    private volatile CompletableFuture<Void> sent;
-    private volatile Thread sentBy;
+    /** The last lease sent, and by whom (see {@link #awaitLease}). */
+    private volatile SentLease sent;
     /**
      * Touched by lease callbacks; with a broker that completes leases on the calling thread two may overlap, which
      * at worst repeats or skips a log line or a backoff step.
@@ -357,15 +359,16 @@ public final class Worker implements AutoCloseable {
         int wanted = limitPrefetch(takeSlots());
         if (wanted > 0) {
           Lease lease = new Lease(this, wanted);
-          sentBy = Thread.currentThread();
-          sent = request(() -> broker.lease(queue, wanted, LEASE_POLL)).handle((leased, error) -> {
-            try {
-              onLeased(lease, leased, error);
-            } catch (RuntimeException | Error bug) {
-              onLeaseHandlingFailed(lease, bug);
-            }
-            return null;
-          });
+          CompletableFuture<Void> handled = request(() -> broker.lease(queue, wanted, LEASE_POLL))
+              .handle((leased, error) -> {
+                try {
+                  onLeased(lease, leased, error);
+                } catch (RuntimeException | Error bug) {
+                  onLeaseHandlingFailed(lease, bug);
+                }
+                return null;
+              });
+          sent = new SentLease(handled, Thread.currentThread());
           return;
         }
         inFlight.set(false);
@@ -383,13 +386,13 @@ public final class Worker implements AutoCloseable {
      * back there, with no thread woken to hand it over.
      */
     void awaitLease() {
-      CompletableFuture<Void> inFlight = sent;
-      if (inFlight == null || inFlight.isDone() || sentBy != Thread.currentThread() || !waitsForLeases
+      SentLease last = sent;
+      if (last == null || last.handled.isDone() || last.by != Thread.currentThread() || !waitsForLeases
           || executor instanceof ThreadPoolExecutor pool && !pool.getQueue().isEmpty()) {
         return; // (tasks queued for the pool meanwhile: this thread takes them now)
       }
       try {
-        inFlight.get(LEASE_ANSWER_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        last.handled.get(LEASE_ANSWER_WAIT_MILLIS, TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt(); // the pool's: it is shutting down
       } catch (ExecutionException | TimeoutException e) {
