@@ -59,6 +59,8 @@ public final class RemoteBroker implements Broker {
   private final ThreadLocal<Boolean> pipelining = ThreadLocal.withInitial(() -> false);
   private volatile Connection connection;
   private volatile boolean closed;
+  /** Where a caller waiting for a result reads it: the connection of the moment (see {@link SocketLink}). */
+  private final CallerReads currentConnection = this::readUntil;
 
   private RemoteBroker(String host, int port, BrokerOptions options) {
     this.host = host;
@@ -235,7 +237,7 @@ public final class RemoteBroker implements Broker {
   public Submission submit(List<TaskMessage> tasks) {
     List<CompletableFuture<TaskResult>> results = new ArrayList<>(tasks.size());
     for (TaskMessage task : tasks) {
-      CompletableFuture<TaskResult> future = new AnswerFuture<>(this::readUntil);
+      CompletableFuture<TaskResult> future = new AnswerFuture<>(currentConnection);
       CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(task.id(), future);
       if (existing != null) {
         results.add(existing);
@@ -336,7 +338,7 @@ public final class RemoteBroker implements Broker {
 
   @Override
   public CompletableFuture<TaskResult> result(String taskId) {
-    CompletableFuture<TaskResult> future = new AnswerFuture<>(this::readUntil);
+    CompletableFuture<TaskResult> future = new AnswerFuture<>(currentConnection);
     CompletableFuture<TaskResult> existing = resultWaits.putIfAbsent(taskId, future);
     if (existing != null) {
       return existing;
@@ -361,7 +363,6 @@ public final class RemoteBroker implements Broker {
     });
   }
 
-  /** A caller waiting for a result reads it from the connection of the moment (see {@link SocketLink}). */
   private void readUntil(CompletableFuture<?> answer, long timeoutNanos, boolean interruptible) {
     Connection current = connection;
     if (current != null) {
