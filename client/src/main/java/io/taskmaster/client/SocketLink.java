@@ -64,6 +64,8 @@ final class SocketLink implements Link {
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
   /** How long the reader thread leaves the socket to callers after one read its own answer. */
   private static final long HAND_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** The longest the reader thread sleeps while a caller reads, should the caller's wake-up go astray. */
+  private static final long READER_BACKSTOP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final Connection connection;
   private final Socket socket;
@@ -82,7 +84,7 @@ final class SocketLink implements Link {
   /** The one thread that may read the socket now: the reader thread, a caller, or none. */
   private final AtomicReference<Thread> readingThread = new AtomicReference<>();
   /** Callers waiting for an answer that would read the socket themselves if it were free. */
-  private final ConcurrentLinkedQueue<Thread> waitingToRead = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Waiter> waitingToRead = new ConcurrentLinkedQueue<>();
   /** The reader thread does not read before this {@link System#nanoTime()}: a caller may be about to. */
   private volatile long readerResumesAt = System.nanoTime();
   /** Set while the reader thread sleeps until a caller leaves the socket: that caller wakes it. */
@@ -239,9 +241,9 @@ final class SocketLink implements Link {
       return;
     }
     long start = System.nanoTime();
-    boolean wokenByAnswer = false;
     boolean interrupted = false;
-    waitingToRead.add(me);
+    Waiter self = new Waiter(me, answer);
+    waitingToRead.add(self);
     try {
       while (!answer.isDone() && !closed.get() && !(interruptible && me.isInterrupted())) {
         long left = timeoutNanos - (System.nanoTime() - start);
@@ -249,7 +251,7 @@ final class SocketLink implements Link {
           return;
         }
         if (readingThread.get() == null && readingThread.compareAndSet(null, me)) {
-          waitingToRead.remove(me);
+          waitingToRead.remove(self);
           try {
             readAsCaller(answer, start, timeoutNanos, interruptible);
           } finally {
@@ -257,20 +259,16 @@ final class SocketLink implements Link {
           }
           return;
         }
-        if (!wokenByAnswer) {
-          answer.whenComplete((value, error) -> LockSupport.unpark(me));
-          wokenByAnswer = true;
-        }
-        // Woken when the answer comes or when the reader leaves the socket to us; the bound only limits the harm
-        // of a wake-up lost to a race, after which the reader thread reads anyway.
+        // Woken by the thread reading, once it has read our answer or leaves the socket to us; the bound is for an
+        // answer completed some other way (a timeout of the caller's, say).
         LockSupport.parkNanos(this, Math.min(left, SLICE_NANOS));
         if (!interruptible && Thread.interrupted()) {
           interrupted = true; // join() ignores interrupts, and a set flag would make every park return at once
         }
       }
     } finally {
-      if (waitingToRead.remove(me) && readingThread.get() == null) {
-        LockSupport.unpark(waitingToRead.peek()); // we were offered the socket but go: offer it on
+      if (waitingToRead.remove(self) && readingThread.get() == null) {
+        offerSocket(); // we may have been offered the socket, and go: offer it on
       }
       if (interrupted) {
         me.interrupt();
@@ -298,6 +296,7 @@ final class SocketLink implements Link {
             endReading(null);
             return;
           }
+          wakeWaiters(false);
         } catch (SocketTimeoutException slice) {
           // nothing yet: look at the answer, the interrupt and the deadline again
         }
@@ -322,15 +321,41 @@ final class SocketLink implements Link {
   private void stopReading(Thread me) {
     readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
     readingThread.compareAndSet(me, null);
-    Thread next = waitingToRead.peek();
-    if (next != null) {
-      LockSupport.unpark(next);
-    } else if (connection.awaitsAnswers()) {
+    if (!offerSocket() && connection.awaitsAnswers()) {
       readerResumesAt = System.nanoTime();
       LockSupport.unpark(reader);
-    } else if (readerWaitsForCallers) {
-      LockSupport.unpark(reader); // to wait out the hand-back time, then read
     }
+  }
+
+  /**
+   * Offers the free socket to the first caller still waiting for its answer, and wakes the reader thread, which
+   * reads after the hand-back time unless a caller took the socket by then: a caller offered the socket may leave
+   * without reading (its answer came), and someone must read then. Wakes the callers whose answers are in. Returns
+   * whether a caller was offered the socket.
+   */
+  private boolean offerSocket() {
+    boolean offered = wakeWaiters(true);
+    if (readerWaitsForCallers) {
+      LockSupport.unpark(reader);
+    }
+    return offered;
+  }
+
+  /**
+   * Wakes the waiting callers whose answers are in and, with {@code offer}, the first one whose answer is not, to
+   * read; returns whether there was one.
+   */
+  private boolean wakeWaiters(boolean offer) {
+    boolean offered = false;
+    for (Waiter waiter : waitingToRead) {
+      if (waiter.answer.isDone()) {
+        LockSupport.unpark(waiter.thread);
+      } else if (offer && !offered) {
+        LockSupport.unpark(waiter.thread);
+        offered = true;
+      }
+    }
+    return offered;
   }
 
   /** The reader thread: reads whenever no caller does, so that pushes and answers nobody waits on are read too. */
@@ -340,10 +365,11 @@ final class SocketLink implements Link {
       while (!closed.get()) {
         Thread.interrupted(); // park returns at once while the flag is set: never spin on it
         if (readingThread.get() != null) {
-          // A caller reads, maybe for long (a join on a long task): sleep until it leaves the socket.
+          // A caller reads, maybe for long (a join on a long task): sleep until it leaves the socket. The bound is a
+          // backstop only: were a wake-up ever lost, the socket would still be read within it.
           readerWaitsForCallers = true;
           if (readingThread.get() != null) {
-            LockSupport.park(this);
+            LockSupport.parkNanos(this, READER_BACKSTOP_NANOS);
           }
           readerWaitsForCallers = false;
           continue;
@@ -365,10 +391,9 @@ final class SocketLink implements Link {
         if (!open) {
           break;
         }
-        Thread caller = waitingToRead.peek();
-        if (caller != null) {
-          readerResumesAt = System.nanoTime() + HAND_BACK_NANOS; // a caller waits: let it read its own answer
-          LockSupport.unpark(caller);
+        long now = System.nanoTime();
+        if (wakeWaiters(true)) {
+          readerResumesAt = now + HAND_BACK_NANOS; // a caller waits for its answer: let it read it itself
         }
       }
     } catch (Throwable e) {
@@ -438,6 +463,7 @@ final class SocketLink implements Link {
     } finally {
       close();
       connection.linkClosed();
+      wakeWaiters(false); // their answers failed with the connection
     }
   }
 
@@ -468,4 +494,7 @@ final class SocketLink implements Link {
   }
 
   private record Refusal(int requestId, RuntimeException why) {}
+
+  /** A caller waiting for {@code answer}, ready to read the socket itself. */
+  private record Waiter(Thread thread, CompletableFuture<?> answer) {}
 }

@@ -388,8 +388,11 @@ public final class Worker implements AutoCloseable {
     void awaitLease() {
       SentLease last = sent;
       if (last == null || last.handled.isDone() || last.by != Thread.currentThread() || !waitsForLeases
+          || quiet || leasers.size() > 1
           || executor instanceof ThreadPoolExecutor pool && !pool.getQueue().isEmpty()) {
-        return; // (tasks queued for the pool meanwhile: this thread takes them now)
+        // Not when the queue was empty last time (the lease is a long poll), nor when another queue's tasks could
+        // be queued for the pool while this thread waits; and tasks queued already are this thread's to take now.
+        return;
       }
       try {
         last.handled.get(LEASE_ANSWER_WAIT_MILLIS, TimeUnit.MILLISECONDS);

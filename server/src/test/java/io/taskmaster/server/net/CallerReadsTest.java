@@ -171,6 +171,30 @@ class CallerReadsTest {
   }
 
   @Test
+  void afterManyCallersReadAtOnceTheReaderThreadReadsAgain() throws Exception {
+    try (Master master = Master.start(MasterSettings.of(0, KEY));
+        RemoteBroker broker = connect(master)) {
+      for (int round = 0; round < 20; round++) {
+        Thread[] callers = new Thread[4];
+        for (int t = 0; t < callers.length; t++) {
+          callers[t] = new Thread(() -> {
+            for (int i = 0; i < 50; i++) {
+              broker.size("q").join();
+            }
+          }, "caller-" + t);
+          callers[t].start();
+        }
+        for (Thread caller : callers) {
+          caller.join(TIMEOUT.toMillis());
+        }
+        // Nobody waits on this one: if the callers left nobody reading, it is only read after the next PING.
+        CompletableFuture<Long> unwaited = broker.size("q");
+        await().atMost(ENDS_WITHIN).until(unwaited::isDone);
+      }
+    }
+  }
+
+  @Test
   void afterCallersReadTheReaderThreadReadsPushesAndTheEndOfTheConnection() throws Exception {
     Master master = Master.start(MasterSettings.of(0, KEY));
     boolean masterClosed = false;
