@@ -22,7 +22,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -32,14 +31,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * round trip then wakes the master and the caller, not also an event loop or a reader thread in between
  * (docs/benchmarks.md, "the client on a blocking socket" and "callers read their own answers").
  *
- * <p>Reading: one thread at a time reads the socket ({@link #readingThread}) and hands each frame to the
- * connection, which completes whatever waits on it. A reader thread per connection reads whenever no caller does,
- * so pushes and answers that nobody waits on yet (a callback's) are read too. A caller that waits on an answer
- * ({@link AnswerFuture#join()}, {@code get}) reads if the socket is free, in slices of 20 ms so that an interrupt or
- * a deadline is seen, and leaves it when its answer is in: to the next waiting caller, or back to the reader thread,
- * at once if another request of the connection waits for an answer, else after a millisecond, so that a caller that
- * sends its next request straight away finds the socket free again. A caller that finds the reader thread blocked
- * in a read waits for it, and the reader thread leaves the socket to it after that read.
+ * <p>Reading: one thread at a time reads the socket and hands each frame to the connection, which completes
+ * whatever waits on it ({@link ReadTurns} says whose turn it is). A reader thread per connection reads whenever no
+ * caller does, so pushes and answers that nobody waits on yet (a callback's) are read too. A caller that waits on
+ * an answer ({@link AnswerFuture#join()}, {@code get}) reads when it gets the turn, in slices of 20 ms so that an
+ * interrupt or a deadline is seen, and leaves the turn once its answer is in. A caller that finds the reader thread
+ * blocked in a read waits for that read to return.
  *
  * <p>Writers combine: a thread that finds another writing leaves its frame in the outbox, and the one writing hands
  * what is left when it is done to the writer thread, so a burst from many threads leaves in few system calls and
@@ -62,10 +59,6 @@ final class SocketLink implements Link {
   private static final int WRITE_BATCH_BYTES = 256 * 1024;
   /** How long a caller reads before it looks at its interrupt flag and deadline again. */
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-  /** How long the reader thread leaves the socket to callers after one read its own answer. */
-  private static final long HAND_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** The longest the reader thread sleeps while a caller reads, should the caller's wake-up go astray. */
-  private static final long READER_BACKSTOP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final Connection connection;
   private final Socket socket;
@@ -81,16 +74,10 @@ final class SocketLink implements Link {
   private volatile Throwable failure;
   /** Only touched while holding {@link #writing}. */
   private ByteBuf writeBuffer = Unpooled.buffer(CHUNK_BYTES);
-  /** The one thread that may read the socket now: the reader thread, a caller, or none. */
-  private final AtomicReference<Thread> readingThread = new AtomicReference<>();
-  /** Callers waiting for an answer that would read the socket themselves if it were free. */
-  private final ConcurrentLinkedQueue<Waiter> waitingToRead = new ConcurrentLinkedQueue<>();
-  /** The reader thread does not read before this {@link System#nanoTime()}: a caller may be about to. */
-  private volatile long readerResumesAt = System.nanoTime();
-  /** Set while the reader thread sleeps until a caller leaves the socket: that caller wakes it. */
-  private volatile boolean readerWaitsForCallers;
+  /** Whose turn it is to read the socket: the reader thread's, a caller's, or nobody's yet. */
+  private final ReadTurns turns;
   private final AtomicBoolean readingEnded = new AtomicBoolean();
-  /** What has been read and not yet decoded; only touched by the {@link #readingThread}, as are the next two. */
+  /** What has been read and not yet decoded; only touched by the thread whose turn it is, as are the next two. */
   private ByteBuf in = Unpooled.buffer(CHUNK_BYTES);
   private final List<Object> decoded = new ArrayList<>();
   private int soTimeoutMillis;
@@ -103,6 +90,7 @@ final class SocketLink implements Link {
     this.frames = new FrameReader(false, maxFrameBytes);
     this.reader = new Thread(this::readLoop, "taskmaster-client-reader-" + target);
     this.writer = new Thread(this::writeLoop, "taskmaster-client-writer-" + target);
+    this.turns = new ReadTurns(reader, connection::awaitsAnswers);
     reader.setDaemon(true);
     writer.setDaemon(true);
     connection.attach(this);
@@ -141,7 +129,7 @@ final class SocketLink implements Link {
   @Override
   public void flush() {
     Thread current = Thread.currentThread();
-    if (current == reader || current == readingThread.get() || current instanceof NonBlockingThread
+    if (current == reader || turns.isHeldBy(current) || current instanceof NonBlockingThread
         || VirtualThreads.isVirtual(current)) {
       LockSupport.unpark(writer);
     } else {
@@ -242,24 +230,22 @@ final class SocketLink implements Link {
     }
     long start = System.nanoTime();
     boolean interrupted = false;
-    Waiter self = new Waiter(me, answer);
-    waitingToRead.add(self);
+    ReadTurns.Waiter self = turns.queue(me, answer);
     try {
       while (!answer.isDone() && !closed.get() && !(interruptible && me.isInterrupted())) {
         long left = timeoutNanos - (System.nanoTime() - start);
         if (left <= 0) {
           return;
         }
-        if (readingThread.get() == null && readingThread.compareAndSet(null, me)) {
-          waitingToRead.remove(self);
+        if (turns.take(self)) {
           try {
             readAsCaller(answer, start, timeoutNanos, interruptible);
           } finally {
-            stopReading(me);
+            turns.release(me);
           }
           return;
         }
-        // Woken by the thread reading, once it has read our answer or leaves the socket to us; the bound is for an
+        // Woken by the thread reading, once it has read our answer or offers us the turn; the bound is for an
         // answer completed some other way (a timeout of the caller's, say).
         LockSupport.parkNanos(this, Math.min(left, SLICE_NANOS));
         if (!interruptible && Thread.interrupted()) {
@@ -267,9 +253,7 @@ final class SocketLink implements Link {
         }
       }
     } finally {
-      if (waitingToRead.remove(self) && readingThread.get() == null) {
-        offerSocket(); // we may have been offered the socket, and go: offer it on
-      }
+      turns.leave(self);
       if (interrupted) {
         me.interrupt();
       }
@@ -278,7 +262,7 @@ final class SocketLink implements Link {
 
   /** Threads that must not block in a socket read, or cannot read here, wait as for any future. */
   private boolean mayRead(Thread thread) {
-    return !closed.get() && thread != reader && thread != writer && readingThread.get() != thread
+    return !closed.get() && thread != reader && thread != writer && !turns.isHeldBy(thread)
         && !(thread instanceof NonBlockingThread) && !(thread instanceof ForkJoinWorkerThread)
         && !VirtualThreads.isVirtual(thread);
   }
@@ -296,7 +280,7 @@ final class SocketLink implements Link {
             endReading(null);
             return;
           }
-          wakeWaiters(false);
+          turns.wakeAnswered();
         } catch (SocketTimeoutException slice) {
           // nothing yet: look at the answer, the interrupt and the deadline again
         }
@@ -313,87 +297,22 @@ final class SocketLink implements Link {
     return (int) Math.max(1, Math.min(SLICE_NANOS, leftNanos) / 1_000_000);
   }
 
-  /**
-   * A caller has its answer and leaves the socket: to another waiting caller, or back to the reader thread, at once
-   * if someone else's request waits for its answer, else after {@link #HAND_BACK_NANOS}, so that a caller sending
-   * its next request straight away finds the socket free and reads its own answer again.
-   */
-  private void stopReading(Thread me) {
-    readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
-    readingThread.compareAndSet(me, null);
-    if (!offerSocket() && connection.awaitsAnswers()) {
-      readerResumesAt = System.nanoTime();
-      LockSupport.unpark(reader);
-    }
-  }
-
-  /**
-   * Offers the free socket to the first caller still waiting for its answer, and wakes the reader thread, which
-   * reads after the hand-back time unless a caller took the socket by then: a caller offered the socket may leave
-   * without reading (its answer came), and someone must read then. Wakes the callers whose answers are in. Returns
-   * whether a caller was offered the socket.
-   */
-  private boolean offerSocket() {
-    boolean offered = wakeWaiters(true);
-    if (readerWaitsForCallers) {
-      LockSupport.unpark(reader);
-    }
-    return offered;
-  }
-
-  /**
-   * Wakes the waiting callers whose answers are in and, with {@code offer}, the first one whose answer is not, to
-   * read; returns whether there was one.
-   */
-  private boolean wakeWaiters(boolean offer) {
-    boolean offered = false;
-    for (Waiter waiter : waitingToRead) {
-      if (waiter.answer.isDone()) {
-        LockSupport.unpark(waiter.thread);
-      } else if (offer && !offered) {
-        LockSupport.unpark(waiter.thread);
-        offered = true;
-      }
-    }
-    return offered;
-  }
-
   /** The reader thread: reads whenever no caller does, so that pushes and answers nobody waits on are read too. */
   private void readLoop() {
     Throwable failed = null;
     try {
       while (!closed.get()) {
-        Thread.interrupted(); // park returns at once while the flag is set: never spin on it
-        if (readingThread.get() != null) {
-          // A caller reads, maybe for long (a join on a long task): sleep until it leaves the socket. The bound is a
-          // backstop only: were a wake-up ever lost, the socket would still be read within it.
-          readerWaitsForCallers = true;
-          if (readingThread.get() != null) {
-            LockSupport.parkNanos(this, READER_BACKSTOP_NANOS);
-          }
-          readerWaitsForCallers = false;
-          continue;
-        }
-        long wait = readerResumesAt - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(this, wait);
-          continue;
-        }
-        if (!readingThread.compareAndSet(null, reader)) {
+        if (!turns.readerTakes()) {
           continue;
         }
         boolean open;
         try {
           open = readSome(0);
         } finally {
-          readingThread.set(null);
+          turns.readerDone();
         }
         if (!open) {
           break;
-        }
-        long now = System.nanoTime();
-        if (wakeWaiters(true)) {
-          readerResumesAt = now + HAND_BACK_NANOS; // a caller waits for its answer: let it read it itself
         }
       }
     } catch (Throwable e) {
@@ -408,7 +327,7 @@ final class SocketLink implements Link {
 
   /**
    * Reads once (waiting up to {@code timeoutMillis}, 0 for ever) and hands the frames read to the connection; false
-   * at the end of the stream. Only the thread holding {@link #readingThread} calls it.
+   * at the end of the stream. Only the thread whose turn it is calls it.
    */
   private boolean readSome(int timeoutMillis) throws IOException {
     if (timeoutMillis != soTimeoutMillis) {
@@ -463,7 +382,7 @@ final class SocketLink implements Link {
     } finally {
       close();
       connection.linkClosed();
-      wakeWaiters(false); // their answers failed with the connection
+      turns.wakeAnswered(); // their answers failed with the connection
     }
   }
 
@@ -489,12 +408,10 @@ final class SocketLink implements Link {
         // closing anyway; nothing to tell anyone
       }
       LockSupport.unpark(writer);
-      LockSupport.unpark(reader); // it may be waiting for callers to leave the socket to it: now it reports the end
+      turns.wakeReader(); // it may be waiting for callers to leave the socket to it: now it reports the end
     }
   }
 
   private record Refusal(int requestId, RuntimeException why) {}
 
-  /** A caller waiting for {@code answer}, ready to read the socket itself. */
-  private record Waiter(Thread thread, CompletableFuture<?> answer) {}
 }
