@@ -84,12 +84,6 @@ public final class Worker implements AutoCloseable {
   private final List<String> queues;
   private final Handlers handlers;
   private final Concurrency mode;
-  /**
-   * Whether task threads wait for the lease they send ({@link Leaser#awaitLease}): those of the CPU-bound mode's
-   * fixed pool, which take the task it brings from the pool's queue. (The IO-bound mode hands each task to a
-   * fresh or idle thread anyway, and a virtual thread would only park.)
-   */
-  private final boolean waitsForLeases;
   private final int concurrency;
   /** Tasks in hand at most: running, prefetched, and one more per further queue (see {@link Leaser}). */
   private final int slots;
@@ -120,7 +114,6 @@ public final class Worker implements AutoCloseable {
     this.queues = List.copyOf(builder.queues.isEmpty() ? List.of("tasks") : builder.queues);
     this.handlers = new Handlers().add(new BuiltinTasks()).addAll(builder.handlers);
     this.mode = builder.mode;
-    this.waitsForLeases = mode == Concurrency.CPU_BOUND;
     this.stuckGrace = builder.stuckGrace;
     this.onStuck = builder.onStuck;
     this.concurrency = builder.concurrency > 0 ? builder.concurrency : defaultConcurrency(mode);
@@ -387,11 +380,13 @@ public final class Worker implements AutoCloseable {
      */
     void awaitLease() {
       SentLease last = sent;
-      if (last == null || last.handled.isDone() || last.by != Thread.currentThread() || !waitsForLeases
+      if (last == null || last.handled.isDone() || last.by != Thread.currentThread() || mode != Concurrency.CPU_BOUND
           || quiet || leasers.size() > 1
           || executor instanceof ThreadPoolExecutor pool && !pool.getQueue().isEmpty()) {
-        // Not when the queue was empty last time (the lease is a long poll), nor when another queue's tasks could
-        // be queued for the pool while this thread waits; and tasks queued already are this thread's to take now.
+        // Only the CPU-bound mode's fixed pool takes the task from its queue on this thread (the IO-bound mode hands
+        // each task to a fresh or idle thread, and a virtual thread would only park). Not when the queue was empty
+        // last time (the lease is a long poll), nor when another queue's tasks could be queued for the pool while
+        // this thread waits; and tasks queued already are this thread's to take now.
         return;
       }
       try {

@@ -81,21 +81,12 @@ class CallerReadsTest {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         RemoteBroker broker = connect(master)) {
       Delivery held = putAndLease(broker, "held");
-      AtomicReference<Throwable> ended = new AtomicReference<>();
-      Thread caller = new Thread(() -> {
-        try {
-          broker.lease("empty", 1, LONG_POLL).get();
-        } catch (Throwable e) {
-          ended.set(e);
-        }
-      }, "waiting-caller");
-      caller.start();
+      Caller caller = Caller.start("waiting-caller", () -> broker.lease("empty", 1, LONG_POLL).get());
       untilItReadsTheSocket(caller, broker);
 
       caller.interrupt();
-      caller.join(ENDS_WITHIN.toMillis());
-      assertThat(caller.isAlive()).as("still waiting after the interrupt").isFalse();
-      assertThat(ended.get()).isInstanceOf(InterruptedException.class);
+      assertThat(caller.endsWithin(ENDS_WITHIN)).as("ended after the interrupt").isTrue();
+      assertThat(caller.threw.get()).isInstanceOf(InterruptedException.class);
       // Had the interrupt closed the socket, the master would have taken the lease back with the connection.
       assertThat(settle(broker, held)).isEqualTo(SettleStatus.OK);
     }
@@ -121,21 +112,13 @@ class CallerReadsTest {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         RemoteBroker broker = connect(master)) {
       CompletableFuture<List<Delivery>> poll = broker.lease("empty", 1, LONG_POLL);
-      AtomicReference<Throwable> ended = new AtomicReference<>();
-      Thread caller = new Thread(() -> {
-        try {
-          poll.join();
-        } catch (Throwable e) {
-          ended.set(e);
-        }
-      }, "joining-caller");
-      caller.start();
+      Caller caller = Caller.start("joining-caller", poll::join);
       untilItReadsTheSocket(caller, broker);
 
       poll.completeExceptionally(new TimeoutException("given up by another thread"));
-      caller.join(ENDS_WITHIN.toMillis());
-      assertThat(caller.isAlive()).as("still reading after its answer was completed").isFalse();
-      assertThat(ended.get()).isInstanceOf(CompletionException.class).hasCauseInstanceOf(TimeoutException.class);
+      assertThat(caller.endsWithin(ENDS_WITHIN)).as("ended once its answer was completed").isTrue();
+      assertThat(caller.threw.get()).isInstanceOf(CompletionException.class)
+          .hasCauseInstanceOf(TimeoutException.class);
       assertThat(broker.size("empty").join()).as("the connection is still usable").isZero();
     }
   }
@@ -146,27 +129,17 @@ class CallerReadsTest {
     int putsEach = 300;
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         RemoteBroker broker = connect(master)) {
-      Thread[] callers = new Thread[threads];
-      AtomicReference<Throwable> failed = new AtomicReference<>();
+      Caller[] callers = new Caller[threads];
       for (int t = 0; t < threads; t++) {
         String queue = "q" + t;
-        callers[t] = new Thread(() -> {
-          try {
-            for (int i = 0; i < putsEach; i++) {
-              broker.put(List.of(task(queue + "-" + i, queue))).join();
-              assertThat(broker.size(queue).join()).isEqualTo(i + 1);
-            }
-          } catch (Throwable e) {
-            failed.compareAndSet(null, e);
+        callers[t] = Caller.start("caller-" + t, () -> {
+          for (int i = 0; i < putsEach; i++) {
+            broker.put(List.of(task(queue + "-" + i, queue))).join();
+            assertThat(broker.size(queue).join()).isEqualTo(i + 1);
           }
-        }, "caller-" + t);
-        callers[t].start();
+        });
       }
-      for (Thread caller : callers) {
-        caller.join(TIMEOUT.toMillis());
-      }
-      assertThat(Arrays.stream(callers).filter(Thread::isAlive)).as("callers still waiting").isEmpty();
-      assertThat(failed.get()).isNull();
+      assertAllEnd(callers);
     }
   }
 
@@ -175,18 +148,15 @@ class CallerReadsTest {
     try (Master master = Master.start(MasterSettings.of(0, KEY));
         RemoteBroker broker = connect(master)) {
       for (int round = 0; round < 20; round++) {
-        Thread[] callers = new Thread[4];
+        Caller[] callers = new Caller[4];
         for (int t = 0; t < callers.length; t++) {
-          callers[t] = new Thread(() -> {
+          callers[t] = Caller.start("caller-" + t, () -> {
             for (int i = 0; i < 50; i++) {
               broker.size("q").join();
             }
-          }, "caller-" + t);
-          callers[t].start();
+          });
         }
-        for (Thread caller : callers) {
-          caller.join(TIMEOUT.toMillis());
-        }
+        assertAllEnd(callers);
         // Nobody waits on this one: if the callers left nobody reading, it is only read after the next PING.
         CompletableFuture<Long> unwaited = broker.size("q");
         await().atMost(ENDS_WITHIN).until(unwaited::isDone);
@@ -236,6 +206,51 @@ class CallerReadsTest {
         && Arrays.stream(caller.getStackTrace()).anyMatch(frame -> frame.getMethodName().equals("readUntil")));
     broker.size("nudge");
     await().atMost(TIMEOUT).until(() -> isReadingTheSocket(caller));
+  }
+
+  /** Each caller ends, and none threw. */
+  private static void assertAllEnd(Caller[] callers) throws InterruptedException {
+    for (Caller caller : callers) {
+      assertThat(caller.endsWithin(TIMEOUT)).as(caller.getName() + " ended").isTrue();
+      assertThat(caller.threw.get()).as(caller.getName() + " threw").isNull();
+    }
+  }
+
+  /** What a caller thread does. */
+  private interface Body {
+    void run() throws Exception;
+  }
+
+  /** A thread of its own that runs a body and notes what it threw. */
+  private static final class Caller extends Thread {
+    final AtomicReference<Throwable> threw = new AtomicReference<>();
+    private final Body body;
+
+    private Caller(String name, Body body) {
+      super(name);
+      this.body = body;
+    }
+
+    static Caller start(String name, Body body) {
+      Caller caller = new Caller(name, body);
+      caller.start();
+      return caller;
+    }
+
+    @Override
+    public void run() {
+      try {
+        body.run();
+      } catch (Throwable e) {
+        threw.set(e);
+      }
+    }
+
+    /** Whether it ended within {@code time}. */
+    boolean endsWithin(Duration time) throws InterruptedException {
+      join(time.toMillis());
+      return !isAlive();
+    }
   }
 
   /** In a socket read on its own thread, not parked waiting for the reader thread. */
