@@ -13,17 +13,23 @@ import java.util.function.BooleanSupplier;
  * after each read, wakes the waiting callers whose answers are in.
  *
  * <p>The rules, so that a caller reads its own answer when it can and someone always reads: a caller takes the turn
- * when it is free. When a caller leaves it, the first caller still waiting for its answer is offered the turn, and
- * the reader thread is woken, to read after {@link #HAND_BACK_NANOS} unless a caller took the turn by then; at once
- * if another request of the connection waits for its answer. After each read of its own, the reader thread offers
- * the turn to a waiting caller the same way. While a caller reads, the reader thread sleeps, and is woken when the
- * caller leaves (within {@link #READER_BACKSTOP_NANOS} at worst).
+ * when it is free. When a caller leaves it, the first caller still waiting for its answer is offered the turn; with
+ * none, the reader thread reads once {@link #HAND_BACK_NANOS} have passed without a caller taking the turn, or at
+ * once if another request of the connection waits for its answer. After each read of its own, the reader thread
+ * offers the turn to a waiting caller the same way.
+ *
+ * <p>While callers read, the reader thread naps and looks again, rather than being woken each time a caller leaves:
+ * a wake-up costs about what a task's whole round trip does on a small virtual machine, and a worker whose task
+ * thread reads each lease itself used to wake its reader twice per task for nothing (docs/benchmarks.md, session
+ * 2026-12-05). Its nap is {@link #HAND_BACK_NANOS} while the turn changes hands, and doubles up to
+ * {@link #READER_LONGEST_NAP_NANOS} while one caller keeps it (a long join); a caller leaving after such a long hold
+ * wakes it. So nobody reads for at most about two hand-backs after the last caller left.
  */
 final class ReadTurns {
   /** How long the reader thread leaves the socket to callers after one read its own answer. */
   static final long HAND_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** The longest the reader thread sleeps while a caller reads, should the caller's wake-up go astray. */
-  static final long READER_BACKSTOP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** The longest the reader thread naps while one caller keeps reading. */
+  static final long READER_LONGEST_NAP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final Thread reader;
   /** Whether a request of the connection still waits for its answer. */
@@ -32,12 +38,44 @@ final class ReadTurns {
   private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
   /** The reader thread does not read before this {@link System#nanoTime()}: a caller may be about to. */
   private volatile long readerResumesAt = System.nanoTime();
-  /** Set while the reader thread sleeps until a caller leaves the turn: that caller wakes it. */
-  private volatile boolean readerSleeps;
+  /** Callers' takes of the turn so far: the reader thread sees from it whether the turn changed hands. */
+  private volatile long callerTurns;
+  /** How long the reader thread naps while a caller reads; only the reader thread writes it. */
+  private volatile long readerNapNanos = HAND_BACK_NANOS;
+  /** Set while the reader thread naps because a caller reads. */
+  private volatile boolean readerNaps;
+  /** {@link #callerTurns} when the reader thread last looked; only the reader thread touches it. */
+  private long callerTurnsSeen;
+
+  private final Parking parking;
 
   ReadTurns(Thread reader, BooleanSupplier answersAwaited) {
+    this(reader, answersAwaited, Parking.LOCK_SUPPORT);
+  }
+
+  ReadTurns(Thread reader, BooleanSupplier answersAwaited, Parking parking) {
     this.reader = reader;
     this.answersAwaited = answersAwaited;
+    this.parking = parking;
+  }
+
+  /** How the reader thread naps and threads are woken: {@link LockSupport}, but in tests that watch the rules. */
+  interface Parking {
+    Parking LOCK_SUPPORT = new Parking() {
+      @Override
+      public void parkNanos(Object blocker, long nanos) {
+        LockSupport.parkNanos(blocker, nanos);
+      }
+
+      @Override
+      public void unpark(Thread thread) {
+        LockSupport.unpark(thread);
+      }
+    };
+
+    void parkNanos(Object blocker, long nanos);
+
+    void unpark(Thread thread);
   }
 
   /** A caller waiting for {@code answer}, ready to read the socket itself. */
@@ -57,6 +95,7 @@ final class ReadTurns {
   /** Takes the turn if it is free; a queued caller that gets it leaves the queue. */
   boolean take(Waiter waiter) {
     if (holder.get() == null && holder.compareAndSet(null, waiter.thread)) {
+      callerTurns++; // only the thread holding the turn writes it
       waiting.remove(waiter);
       return true;
     }
@@ -66,7 +105,7 @@ final class ReadTurns {
   /** A queued caller goes without having read (its answer came, its time is up): one offered the turn offers it on. */
   void leave(Waiter waiter) {
     if (waiting.remove(waiter) && holder.get() == null) {
-      offer();
+      handOn();
     }
   }
 
@@ -74,9 +113,22 @@ final class ReadTurns {
   void release(Thread caller) {
     readerResumesAt = System.nanoTime() + HAND_BACK_NANOS;
     holder.compareAndSet(caller, null);
-    if (!offer() && answersAwaited.getAsBoolean()) {
+    handOn();
+  }
+
+  /**
+   * The turn is free: it goes to the first caller still waiting for its answer; with none, the reader thread reads
+   * at once if a request waits for its answer, else after the hand-back, woken only from a long nap.
+   */
+  private void handOn() {
+    if (wakeWaiters(true)) {
+      return; // that caller takes the turn, or leaves and hands it on in turn
+    }
+    if (answersAwaited.getAsBoolean()) {
       readerResumesAt = System.nanoTime();
-      LockSupport.unpark(reader);
+      parking.unpark(reader);
+    } else if (readerNaps && readerNapNanos > HAND_BACK_NANOS) {
+      parking.unpark(reader);
     }
   }
 
@@ -87,18 +139,23 @@ final class ReadTurns {
   boolean readerTakes() {
     Thread.interrupted(); // park returns at once while the flag is set: never spin on it
     if (holder.get() != null) {
-      readerSleeps = true;
+      long turns = callerTurns;
+      long nap = turns == callerTurnsSeen ? Math.min(readerNapNanos * 2, READER_LONGEST_NAP_NANOS) : HAND_BACK_NANOS;
+      callerTurnsSeen = turns;
+      readerNapNanos = nap;
+      readerNaps = true;
       if (holder.get() != null) {
-        LockSupport.parkNanos(this, READER_BACKSTOP_NANOS);
+        parking.parkNanos(this, nap);
       }
-      readerSleeps = false;
+      readerNaps = false;
       return false;
     }
     long wait = readerResumesAt - System.nanoTime();
     if (wait > 0) {
-      LockSupport.parkNanos(this, wait);
+      parking.parkNanos(this, wait);
       return false;
     }
+    readerNapNanos = HAND_BACK_NANOS;
     return holder.compareAndSet(null, reader);
   }
 
@@ -118,16 +175,7 @@ final class ReadTurns {
 
   /** Wakes the reader thread, to see that the link closed. */
   void wakeReader() {
-    LockSupport.unpark(reader);
-  }
-
-  /** Offers the free turn to the first caller still waiting for its answer, and wakes the reader thread. */
-  private boolean offer() {
-    boolean offered = wakeWaiters(true);
-    if (readerSleeps) {
-      LockSupport.unpark(reader); // a caller offered the turn may go without reading: then the reader must
-    }
-    return offered;
+    parking.unpark(reader);
   }
 
   /**
@@ -138,9 +186,9 @@ final class ReadTurns {
     boolean offered = false;
     for (Waiter waiter : waiting) {
       if (waiter.answer.isDone()) {
-        LockSupport.unpark(waiter.thread);
+        parking.unpark(waiter.thread);
       } else if (offer && !offered) {
-        LockSupport.unpark(waiter.thread);
+        parking.unpark(waiter.thread);
         offered = true;
       }
     }
