@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
         "End-to-end throughput and latency of square tasks, the peer harness's workload.",
         "single: each put awaited, then the results collected; each worker leases one task at a time.",
         "batch: puts in batches of 1000 without waiting, workers lease many at once (prefetch).",
-        "Ends with one line on stdout: RESULT tasks_per_s p50_us p99_us (round trip), then CPU microseconds and "
+        "Ends with one line on stdout: RESULT tasks_per_s p50_us p99_us (round trip, with one worker), then CPU "
+            + "microseconds and "
             + "context switches per task of this JVM (the master it starts, the producers) and of the workers."
     })
 public final class LoadBench implements Callable<Integer> {
@@ -166,7 +167,14 @@ public final class LoadBench implements Callable<Integer> {
         double workerCpuUs = CpuTime.perTaskMicros(workerCpuBefore, CpuTime.of(processes), tasks);
         double switches = ContextSwitches.perTask(switchesBefore, ContextSwitches.ofThisProcess(), tasks);
         double workerSwitches = ContextSwitches.perTask(workerSwitchesBefore, ContextSwitches.of(processes), tasks);
-        progress("latency: %d untimed then %d timed round trips", warmup, rounds);
+        // Latency is the peers' one-worker figure whatever W is: the other workers stop first.
+        for (WorkerProcess other : children.subList(1, children.size())) {
+          other.stop();
+        }
+        for (WorkerProcess other : children.subList(1, children.size())) {
+          other.close();
+        }
+        progress("latency: %d untimed then %d timed round trips, one worker", warmup, rounds);
         double[] latencies = latency(brokers.get(0), warmup, rounds);
         double p50 = percentile(latencies, 0.50);
         double p99 = percentile(latencies, 0.99);
