@@ -15,6 +15,7 @@ public final class Main {
   public static int run(String... args) {
     CommandLine commandLine = new CommandLine(new TaskmasterCommand());
     commandLine.setExecutionExceptionHandler(new ErrorReporter());
+    commandLine.setParameterExceptionHandler(new UsageErrors());
     commandLine.setExitCodeExceptionMapper(ExitCodes::of);
     return commandLine.execute(args);
   }

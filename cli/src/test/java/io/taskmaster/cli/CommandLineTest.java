@@ -235,7 +235,8 @@ class CommandLineTest {
   void helpAndBadOptionsFollowUnixHabits() {
     JavaProcess help = taskmaster(Map.of(), "--help");
     assertThat(help.awaitExit(START)).isZero();
-    assertThat(help.stdout()).contains("master").contains("worker").contains("submit").contains("demo");
+    assertThat(help.stdout()).contains("master").contains("worker").contains("submit").contains("demo")
+        .contains("taskmaster bench").contains("65 the");
     for (String command : List.of("master", "worker", "submit", "cancel", "dead", "demo")) {
       JavaProcess commandHelp = taskmaster(Map.of(), command, "--help");
       assertThat(commandHelp.awaitExit(START)).as(command).isZero();
@@ -246,6 +247,11 @@ class CommandLineTest {
     JavaProcess bad = taskmaster(Map.of(), "submit", "--type", "square", "--no-such-option");
     assertThat(bad.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
     assertThat(bad.stderr()).contains("--no-such-option");
+
+    // A required option missing too: the unknown one is still named, first.
+    JavaProcess typo = taskmaster(Map.of(), "submit", "--typ", "square");
+    assertThat(typo.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(typo.stderr()).startsWith("Unknown option or argument: '--typ'");
 
     JavaProcess badPrefetch = taskmaster(Map.of(), "worker", "--prefetch", "lots", "--connect",
         "taskmaster://127.0.0.1:1");

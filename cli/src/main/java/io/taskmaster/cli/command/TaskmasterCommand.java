@@ -13,8 +13,10 @@ import picocli.CommandLine.Command;
     },
     footer = {
         "",
-        "Exit codes: 0 ok, 1 task or runtime failure, 2 bad usage or input, 69 master unreachable, "
-            + "77 auth key refused.",
+        "Also: taskmaster bench, the end-to-end load test (taskmaster bench --help).",
+        "",
+        "Exit codes: 0 ok, 1 task or runtime failure, 2 bad usage or input, 65 the master's journal is damaged, "
+            + "69 master unreachable, 77 auth key refused.",
         "The auth key is read from --authkey-file or TASKMASTER_AUTHKEY, never from the command line."
     })
 public final class TaskmasterCommand implements Runnable {
