@@ -428,11 +428,12 @@ public final class QueueEngine {
 
   /**
    * Returns every lease whose deadline has passed to the head of its queue, for another consumer; the late
-   * consumer's settlement will be refused. Called by the lease reaper; returns the number of leases expired.
+   * consumer's settlement will be refused. Called by the lease reaper; returns the ids of the tasks whose lease
+   * expired, oldest deadline first.
    */
-  public int expireLeases() {
+  public List<String> expireLeases() {
     List<Runnable> effects = new ArrayList<>();
-    int count = 0;
+    List<String> expiredIds = new ArrayList<>();
     lock.lock();
     try {
       long now = ticker.nanos();
@@ -443,7 +444,7 @@ public final class QueueEngine {
         if (task != null && task.leaseDeadlineNanos == expiry.deadlineNanos) {
           leases.remove(expiry.leaseId);
           expiredByQueue.computeIfAbsent(task.message.queue(), q -> new ArrayList<>()).add(task);
-          count++;
+          expiredIds.add(task.message.id());
         }
       }
       expiredByQueue.forEach((queueName, expired) -> returnLost(expired, TaskError.of("io.taskmaster.LeaseExpired",
@@ -453,7 +454,7 @@ public final class QueueEngine {
       lock.unlock();
     }
     effects.forEach(Runnable::run);
-    return count;
+    return expiredIds;
   }
 
   /**
@@ -765,10 +766,13 @@ public final class QueueEngine {
     complete(TaskResult.failure(task.message.id(), errors.get(errors.size() - 1)), now, effects);
   }
 
-  /** Moves tasks whose start time came, or whose retry backoff is over, to the tail of their queues. */
-  public int promoteDue() {
+  /**
+   * Moves tasks whose start time came, or whose retry backoff is over, to the tail of their queues; returns their
+   * ids.
+   */
+  public List<String> promoteDue() {
     List<Runnable> effects = new ArrayList<>();
-    int promoted = 0;
+    List<String> promoted = new ArrayList<>();
     lock.lock();
     try {
       long now = ticker.nanos();
@@ -779,7 +783,7 @@ public final class QueueEngine {
         TaskQueue queue = queue(task.message.queue());
         queue.ready.addLast(task);
         touched.add(queue);
-        promoted++;
+        promoted.add(task.message.id());
       }
       for (TaskQueue queue : touched) {
         dispatch(queue, effects);

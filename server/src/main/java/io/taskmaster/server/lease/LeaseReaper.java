@@ -1,8 +1,10 @@
 package io.taskmaster.server.lease;
 
+import io.taskmaster.broker.TaskIds;
 import io.taskmaster.server.duty.PeriodicDuty;
 import io.taskmaster.server.engine.QueueEngine;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +33,10 @@ public final class LeaseReaper extends PeriodicDuty {
 
   @Override
   protected void runOnce() {
-    int count = engine.expireLeases();
-    if (count > 0) {
-      log.info("{} lease(s) expired without being settled or extended; their tasks go to other workers", count);
+    List<String> expired = engine.expireLeases();
+    if (!expired.isEmpty()) {
+      log.info("{} lease(s) expired without being settled or extended; their tasks go to other workers: {}",
+          expired.size(), TaskIds.sample(expired));
     }
   }
 }

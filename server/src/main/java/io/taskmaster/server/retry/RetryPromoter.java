@@ -1,8 +1,10 @@
 package io.taskmaster.server.retry;
 
+import io.taskmaster.broker.TaskIds;
 import io.taskmaster.server.duty.PeriodicDuty;
 import io.taskmaster.server.engine.QueueEngine;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,9 +32,10 @@ public final class RetryPromoter extends PeriodicDuty {
 
   @Override
   protected void runOnce() {
-    int promoted = engine.promoteDue();
-    if (promoted > 0) {
-      log.debug("{} task(s) ready again after their start time or retry backoff", promoted);
+    List<String> promoted = engine.promoteDue();
+    if (!promoted.isEmpty()) {
+      log.debug("{} task(s) ready again after their start time or retry backoff: {}", promoted.size(),
+          TaskIds.sample(promoted));
     }
   }
 }

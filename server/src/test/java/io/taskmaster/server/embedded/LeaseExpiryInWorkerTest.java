@@ -73,7 +73,7 @@ class LeaseExpiryInWorkerTest {
     int expired = 0;
     while (expired < 2) {
       now.addAndGet(Duration.ofSeconds(1).toNanos());
-      expired += engine.expireLeases();
+      expired += engine.expireLeases().size();
     }
     assertThat(expired).as("both leases ran out: the running task and the one waiting behind it").isEqualTo(2);
     // The worker learns it when its next extension is refused; the waiting task's permit then leases again.

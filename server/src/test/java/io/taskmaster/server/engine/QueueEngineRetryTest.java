@@ -63,11 +63,11 @@ class QueueEngineRetryTest {
 
     assertThat(engine.stats().delayed()).isEqualTo(1);
     advance(BACKOFF.dividedBy(2).minusNanos(1));
-    assertThat(engine.promoteDue()).isZero();
+    assertThat(engine.promoteDue()).isEmpty();
     assertThat(lease()).isEmpty();
 
     advance(BACKOFF.dividedBy(2).plusNanos(1));
-    assertThat(engine.promoteDue()).isEqualTo(1);
+    assertThat(engine.promoteDue()).hasSize(1);
     List<Delivery> again = lease();
     assertThat(again).singleElement().satisfies(delivery -> assertThat(delivery.attempt()).isEqualTo(2));
     assertThat(results).as("no result while attempts are left").isEmpty();
@@ -82,9 +82,9 @@ class QueueEngineRetryTest {
     fail(lease().get(0), "second");
 
     advance(BACKOFF.minusNanos(1)); // the second backoff is at least 1 s (half of 2 s)
-    assertThat(engine.promoteDue()).isZero();
+    assertThat(engine.promoteDue()).isEmpty();
     advance(BACKOFF.plusNanos(1));
-    assertThat(engine.promoteDue()).isEqualTo(1);
+    assertThat(engine.promoteDue()).hasSize(1);
   }
 
   @Test
@@ -210,7 +210,7 @@ class QueueEngineRetryTest {
       assertThat(leased).as("attempt %d", attempt).hasSize(1);
       patient.settle(WORKER, List.of(Settlement.fail(leased.get(0).leaseId(), TaskError.of("Boom", "x", ""))));
       advance(Duration.ofHours(10));
-      assertThat(patient.promoteDue()).isEqualTo(1);
+      assertThat(patient.promoteDue()).hasSize(1);
     }
   }
 
