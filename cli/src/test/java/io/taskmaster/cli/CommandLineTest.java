@@ -1,6 +1,7 @@
 package io.taskmaster.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.taskmaster.testkit.JavaProcess;
 import java.io.IOException;
@@ -86,6 +87,32 @@ class CommandLineTest {
     JavaProcess noWait = submit(uri, "--type", "square", "--arg", "3");
     assertThat(noWait.awaitExit(START)).isZero();
     assertThat(noWait.stdout().strip()).matches("[0-9a-f-]{36}");
+  }
+
+  @Test
+  void logLevelAndLogFileReachEveryLineAndTaskLinesCarryTheTaskId() throws IOException {
+    Path masterLog = dir.resolve("master.log");
+    Path workerLog = dir.resolve("worker.log");
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString(),
+        "--log-level", "debug", "--log-file", masterLog.toString());
+    String uri = "taskmaster://127.0.0.1:"
+        + master.awaitStderr("listening on taskmaster://127\\.0\\.0\\.1:(\\d+)", START);
+    startWorker(uri, "--log-level", "DEBUG", "--log-file", workerLog.toString());
+
+    JavaProcess put = submit(uri, "--type", "square", "--arg", "6", "--log-level", "warn");
+    assertThat(put.awaitExit(START)).as(put.stderr()).isZero();
+    String taskId = put.stdout().strip();
+    assertThat(put.stderr()).as("INFO and below are quiet at WARN").doesNotContain(" INFO ");
+
+    // DEBUG reaches the file as well as stderr; the worker's lines about the task carry its id.
+    await().atMost(START).untilAsserted(() -> assertThat(Files.readString(workerLog))
+        .containsPattern("DEBUG .* task=" + taskId + " - task " + taskId + " \\(square\\) done in"));
+    assertThat(Files.readString(masterLog)).containsPattern("DEBUG .* ServerSession - client \\S+ connected");
+    assertThat(master.stderr()).containsPattern("DEBUG .* ServerSession - client \\S+ connected");
+
+    JavaProcess badLevel = submit(uri, "--type", "square", "--arg", "6", "--log-level", "loud");
+    assertThat(badLevel.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(badLevel.stderr()).contains("--log-level 'loud' is not a level");
   }
 
   @Test
