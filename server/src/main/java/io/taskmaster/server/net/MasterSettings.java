@@ -16,6 +16,9 @@ import java.time.Duration;
  * @param maxHandshakesPerAddress connections from one address still authenticating at once
  * @param maxPendingPerConnection waiting lease and result requests one connection may hold
  * @param ioThreads event loop threads; 0 picks one per four cores, at least one (see {@link #effectiveIoThreads()})
+ * @param maxLeaseWait the longest one LEASE waits for a task before it is answered empty: the protocol's 60 s by
+ *     default, and never more (docs/protocol.md, section 8); a client that wants to wait longer asks again. Tests set
+ *     it shorter to see the cap without waiting a minute
  */
 public record MasterSettings(
     String host,
@@ -26,7 +29,10 @@ public record MasterSettings(
     int maxConnections,
     int maxHandshakesPerAddress,
     int maxPendingPerConnection,
-    int ioThreads) {
+    int ioThreads,
+    Duration maxLeaseWait) {
+  /** The protocol's cap on a LEASE's waitMillis (docs/protocol.md, section 8), which clients count on. */
+  public static final Duration PROTOCOL_MAX_LEASE_WAIT = Duration.ofSeconds(60);
 
   public MasterSettings {
     if (port < 0 || port > 65535) {
@@ -40,6 +46,10 @@ public record MasterSettings(
     }
     if (maxConnections < 1 || maxHandshakesPerAddress < 1 || maxPendingPerConnection < 1 || ioThreads < 0) {
       throw new IllegalArgumentException("connection limits must be at least 1");
+    }
+    if (maxLeaseWait.toMillis() < 1 || maxLeaseWait.compareTo(PROTOCOL_MAX_LEASE_WAIT) > 0) {
+      throw new IllegalArgumentException("the longest lease wait must be from 1 ms to " + PROTOCOL_MAX_LEASE_WAIT
+          .toSeconds() + " s, was " + maxLeaseWait.toMillis() + " ms; for example Duration.ofSeconds(60)");
     }
   }
 
@@ -55,41 +65,46 @@ public record MasterSettings(
   /** Loopback, the given port and key, default limits. */
   public static MasterSettings of(int port, AuthKey authKey) {
     return new MasterSettings("127.0.0.1", port, authKey, Wire.DEFAULT_MAX_FRAME_BYTES, Duration.ofSeconds(10),
-        10_000, 64, 100_000, 0);
+        10_000, 64, 100_000, 0, PROTOCOL_MAX_LEASE_WAIT);
   }
 
   public MasterSettings withHost(String value) {
     return new MasterSettings(value, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxFrameBytes(int value) {
     return new MasterSettings(host, port, authKey, value, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withHandshakeTimeout(Duration value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, value, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxConnections(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, value,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxHandshakesPerAddress(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, value,
-        maxPendingPerConnection, ioThreads);
+        maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withIoThreads(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, value);
+        maxHandshakesPerAddress, maxPendingPerConnection, value, maxLeaseWait);
   }
 
   public MasterSettings withMaxPendingPerConnection(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, value, ioThreads);
+        maxHandshakesPerAddress, value, ioThreads, maxLeaseWait);
+  }
+
+  public MasterSettings withMaxLeaseWait(Duration value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, value);
   }
 }

@@ -15,6 +15,7 @@ import io.taskmaster.protocol.message.Opcode;
 import io.taskmaster.server.engine.EngineException;
 import io.taskmaster.server.engine.LeaseWaiter;
 import io.taskmaster.server.engine.QueueEngine;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 final class RequestHandlers {
   private static final Logger log = LoggerFactory.getLogger(RequestHandlers.class);
-  /** Lease waits are capped so a lost client's waiter cannot linger for long. */
-  private static final int MAX_WAIT_MILLIS = 60_000;
   /** Dead letters in one DEAD_LISTED at most, so that the answer fits a frame. */
   static final int MAX_DEAD_PAGE = 1000;
   /** Tasks one LEASE may ask for; more buys nothing but a long frame. */
@@ -44,13 +43,19 @@ final class RequestHandlers {
 
   private final QueueEngine engine;
   private final int maxPending;
+  /**
+   * The longest a LEASE waits ({@link MasterSettings#maxLeaseWait()}), so that a lost client's waiter cannot linger
+   * for long; a client that wants to wait longer asks again.
+   */
+  private final long maxWaitMillis;
   /** Payload bytes one LEASED frame may carry, so that it fits the frame limit. */
   private final long leaseBytes;
   private final Map<Opcode, Handler> table = new EnumMap<>(Opcode.class);
 
-  RequestHandlers(QueueEngine engine, int maxPending, int maxFrameBytes) {
+  RequestHandlers(QueueEngine engine, int maxPending, int maxFrameBytes, Duration maxWait) {
     this.engine = engine;
     this.maxPending = maxPending;
+    this.maxWaitMillis = maxWait.toMillis();
     this.leaseBytes = Math.max(1, maxFrameBytes - FRAME_OVERHEAD_BYTES);
     table.put(Opcode.PUT, this::put);
     table.put(Opcode.SUBMIT, this::submit);
@@ -145,7 +150,7 @@ final class RequestHandlers {
       throw new IllegalArgumentException("a lease must ask for 1 to " + MAX_LEASE_BATCH + " tasks, asked for "
           + lease.max());
     }
-    int waitMillis = Math.max(0, Math.min(lease.waitMillis(), MAX_WAIT_MILLIS));
+    long waitMillis = Math.max(0, Math.min(lease.waitMillis(), maxWaitMillis));
     boolean waits = waitMillis > 0;
     if (waits && !reservePending(session, requestId)) {
       return;

@@ -25,6 +25,7 @@ final class ServerContext {
     this.name = name;
     this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress());
     this.throttle = new AuthThrottle(io.taskmaster.time.Ticker.system());
-    this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection(), settings.maxFrameBytes());
+    this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection(), settings.maxFrameBytes(),
+        settings.maxLeaseWait());
   }
 }
