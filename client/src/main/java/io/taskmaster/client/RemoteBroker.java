@@ -45,6 +45,10 @@ public final class RemoteBroker implements Broker {
   private static final Logger log = LoggerFactory.getLogger(RemoteBroker.class);
   /** Room above the frame limit for the envelope of a maximal payload. */
   private static final int FRAME_SLACK_BYTES = 64 * 1024;
+  /** The longest wait a LEASE may ask for (docs/protocol.md, section 8); a longer lease asks again. */
+  private static final long MAX_LEASE_WAIT_MILLIS = 60_000;
+  /** Waits beyond this (about 292 years) count as for ever: their nanoseconds would not fit a long. */
+  private static final Duration LONGEST_WAIT = Duration.ofNanos(Long.MAX_VALUE);
 
   private final String host;
   private final int port;
@@ -298,12 +302,41 @@ public final class RemoteBroker implements Broker {
     }
   }
 
+  /**
+   * Waits the whole {@code wait}, however long: a master answers a LEASE empty after at most a minute (the protocol's
+   * cap), so while time is left an empty answer sends the LEASE again for the rest. A caller that stops waiting
+   * (cancels the future, or completes it itself) stops the asking too, and tasks that reach it afterwards go back to
+   * their queue untried, instead of staying leased to nobody until their lease expires.
+   */
   @Override
   public CompletableFuture<List<Delivery>> lease(String queue, int max, Duration wait) {
-    int waitMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(0, wait.toMillis()));
-    return request(new Message.Lease(queue, max, waitMillis))
-        .thenApply(response -> ((Message.Leased) response).deliveries());
+    CompletableFuture<List<Delivery>> leased = new AnswerFuture<>(currentConnection);
+    long waitNanos = wait.isNegative() ? 0 : wait.compareTo(LONGEST_WAIT) >= 0 ? Long.MAX_VALUE : wait.toNanos();
+    leaseFor(queue, max, System.nanoTime(), waitNanos, leased);
+    return leased;
   }
+
+  /** Sends one LEASE for the time left of {@code waitNanos} since {@code start}, at most the protocol's cap. */
+  private void leaseFor(String queue, int max, long start, long waitNanos, CompletableFuture<List<Delivery>> leased) {
+    long leftNanos = waitNanos - (System.nanoTime() - start);
+    // Rounded up: a master that waits as asked answers only once the time is up, so it is never asked again.
+    int waitMillis = leftNanos <= 0 ? 0 : (int) Math.min(MAX_LEASE_WAIT_MILLIS, (leftNanos + 999_999) / 1_000_000);
+    request(new Message.Lease(queue, max, waitMillis)).whenComplete((response, error) -> {
+      if (error != null) {
+        leased.completeExceptionally(unwrap(error));
+        return;
+      }
+      List<Delivery> deliveries = ((Message.Leased) response).deliveries();
+      if (deliveries.isEmpty() && !leased.isDone() && !closed && waitNanos - (System.nanoTime() - start) > 0) {
+        leaseFor(queue, max, start, waitNanos, leased); // answered at the master's cap, before our time is up
+      } else if (!leased.complete(deliveries) && !deliveries.isEmpty()) {
+        log.debug("{} task(s) leased from queue '{}' after their caller stopped waiting; releasing them",
+            deliveries.size(), queue);
+        settle(deliveries.stream().map(delivery -> Settlement.release(delivery.leaseId())).toList());
+      }
+    });
+  }
+
 
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
