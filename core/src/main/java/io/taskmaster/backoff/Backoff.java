@@ -23,7 +23,8 @@ public final class Backoff {
 
   /** The delay before the next attempt; each call doubles the ceiling up to the cap. */
   public Duration next() {
-    long ceiling = attempt >= 62 ? capNanos : Math.min(capNanos, baseNanos << Math.min(attempt, 30));
+    // base * 2^attempt, unless that passes the cap: compared as base <= cap / 2^attempt, so it never overflows.
+    long ceiling = attempt < 63 && baseNanos <= capNanos >> attempt ? baseNanos << attempt : capNanos;
     attempt++;
     return Duration.ofNanos(ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1));
   }
