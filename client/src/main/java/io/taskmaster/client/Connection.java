@@ -147,12 +147,15 @@ final class Connection {
     }
   }
 
-  /** The link could not send a request (it could not be encoded): its caller hears why. */
+  /**
+   * The link did not send a request: it could not be encoded, or its frame is longer than the master takes (a
+   * BrokerException that says so). Its caller hears why; nothing of it reached the master.
+   */
   void refused(int requestId, RuntimeException why) {
     CompletableFuture<Message> response = pending.remove(requestId);
     if (response != null) {
-      response.completeExceptionally(new BrokerException("INVALID_ARGUMENT", "the request could not be sent: "
-          + why.getMessage()));
+      response.completeExceptionally(why instanceof BrokerException refusal ? refusal
+          : new BrokerException("INVALID_ARGUMENT", "the request could not be sent: " + why.getMessage()));
     }
   }
 

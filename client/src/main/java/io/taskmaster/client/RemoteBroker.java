@@ -54,6 +54,7 @@ public final class RemoteBroker implements Broker {
   private final int port;
   private final String target;
   private final BrokerOptions options;
+  private final FrameLimit frameLimit;
   private final Map<String, CompletableFuture<TaskResult>> resultWaits = new ConcurrentHashMap<>();
   /** Progress listeners of tasks this client submitted, until their results arrive. */
   private final Map<String, Consumer<TaskProgress>> progressWatchers = new ConcurrentHashMap<>();
@@ -71,6 +72,7 @@ public final class RemoteBroker implements Broker {
     this.port = port;
     this.target = host + ":" + port;
     this.options = options;
+    this.frameLimit = new FrameLimit(options.maxFrameBytes());
   }
 
   /**
@@ -91,9 +93,9 @@ public final class RemoteBroker implements Broker {
     long deadline = System.nanoTime() + options.connectTimeout().toNanos();
     Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
         this::onPushed, options.silenceTimeout());
-    int maxFrameBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
+    int maxReadBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
     try {
-      SocketLink.connect(host, port, options.connectTimeout(), maxFrameBytes, fresh);
+      SocketLink.connect(host, port, options.connectTimeout(), maxReadBytes, frameLimit, fresh);
     } catch (IOException e) {
       throw new BrokerUnavailableException("cannot reach the master at " + target + ": " + e.getMessage()
           + "; is it running, and is the port right?", e);
@@ -216,24 +218,15 @@ public final class RemoteBroker implements Broker {
     }
   }
 
+  /**
+   * Puts in one PUT. One whose frame would be longer than the frame limit fails with FRAME_TOO_LARGE and is not
+   * sent (see {@link FrameLimit}).
+   */
   @Override
   public CompletableFuture<Void> put(List<TaskMessage> tasks) {
-    CompletableFuture<Void> tooLarge = checkSize(tasks);
-    return tooLarge != null ? tooLarge : request(new Message.Put(tasks)).thenApply(response -> null);
-  }
-
-  /** A failed future when the tasks cannot fit one frame, else null. */
-  private CompletableFuture<Void> checkSize(List<TaskMessage> tasks) {
-    long bytes = 8;
-    for (TaskMessage task : tasks) {
-      bytes += task.payload().length + 3L * 256 + 64;
-    }
-    if (bytes <= options.maxFrameBytes()) {
-      return null;
-    }
-    return CompletableFuture.failedFuture(new BrokerException("FRAME_TOO_LARGE", "a put of " + tasks.size()
-        + " task(s) and about " + bytes + " bytes exceeds the frame limit of " + options.maxFrameBytes()
-        + " bytes; split the batch or make the payloads smaller"));
+    BrokerException tooLarge = frameLimit.checkPut(tasks);
+    return tooLarge != null ? CompletableFuture.failedFuture(tooLarge)
+        : request(new Message.Put(tasks)).thenApply(response -> null);
   }
 
   /** One SUBMIT request: the master acknowledges the put and pushes each result when its task is settled. */
@@ -250,10 +243,9 @@ public final class RemoteBroker implements Broker {
       future.whenComplete((result, error) -> resultWaits.remove(task.id(), future));
       results.add(future);
     }
-    CompletableFuture<Void> accepted = checkSize(tasks);
-    if (accepted == null) {
-      accepted = request(new Message.Submit(tasks)).thenApply(response -> null);
-    }
+    BrokerException tooLarge = frameLimit.checkPut(tasks);
+    CompletableFuture<Void> accepted = tooLarge != null ? CompletableFuture.failedFuture(tooLarge)
+        : request(new Message.Submit(tasks)).thenApply(response -> null);
     accepted.whenComplete((ok, error) -> {
       if (error != null && !(unwrap(error) instanceof BrokerUnavailableException)) {
         // Refused: no result will come. (A lost connection keeps the waits: the put may have landed.)
@@ -337,9 +329,32 @@ public final class RemoteBroker implements Broker {
     });
   }
 
-
+  /**
+   * Settles in one SETTLE, or in several, in order, when together the settlements would not fit a frame (the master
+   * takes each on its own anyway). When one does not fit even alone (a result or an error longer than the frame
+   * limit), the future fails with FRAME_TOO_LARGE and none is sent: the caller decides what becomes of that task,
+   * as the worker does by failing it, and settles the others again.
+   */
   @Override
   public CompletableFuture<List<SettleStatus>> settle(List<Settlement> settlements) {
+    List<List<Settlement>> frames;
+    try {
+      frames = frameLimit.settleFrames(settlements);
+    } catch (BrokerException tooLarge) {
+      return CompletableFuture.failedFuture(tooLarge);
+    }
+    CompletableFuture<List<SettleStatus>> settled = settleOne(frames.get(0));
+    for (List<Settlement> frame : frames.subList(1, frames.size())) {
+      settled = settled.thenCombine(settleOne(frame), (before, these) -> {
+        List<SettleStatus> all = new ArrayList<>(before);
+        all.addAll(these);
+        return all;
+      });
+    }
+    return settled;
+  }
+
+  private CompletableFuture<List<SettleStatus>> settleOne(List<Settlement> settlements) {
     return request(new Message.Settle(settlements)).thenApply(response -> ((Message.Settled) response).statuses());
   }
 

@@ -65,6 +65,8 @@ final class SocketLink implements Link {
   private final InputStream input;
   private final OutputStream output;
   private final FrameReader frames;
+  /** The longest frame sent; a request whose frame is longer fails alone, and the connection stays. */
+  private final FrameLimit sendLimit;
   private final ConcurrentLinkedQueue<Envelope> outbox = new ConcurrentLinkedQueue<>();
   private final ReentrantLock writing = new ReentrantLock();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -82,12 +84,14 @@ final class SocketLink implements Link {
   private final List<Object> decoded = new ArrayList<>();
   private int soTimeoutMillis;
 
-  private SocketLink(Connection connection, Socket socket, int maxFrameBytes, String target) throws IOException {
+  private SocketLink(Connection connection, Socket socket, int maxReadBytes, FrameLimit sendLimit, String target)
+      throws IOException {
     this.connection = connection;
     this.socket = socket;
     this.input = socket.getInputStream();
     this.output = socket.getOutputStream();
-    this.frames = new FrameReader(false, maxFrameBytes);
+    this.frames = new FrameReader(false, maxReadBytes);
+    this.sendLimit = sendLimit;
     this.reader = new Thread(this::readLoop, "taskmaster-client-reader-" + target);
     this.writer = new Thread(this::writeLoop, "taskmaster-client-writer-" + target);
     this.turns = new ReadTurns(reader, connection::awaitsAnswers);
@@ -97,15 +101,15 @@ final class SocketLink implements Link {
   }
 
   /** Connects, sends the preface and starts reading; the handshake then runs on the reader thread. */
-  static SocketLink connect(String host, int port, Duration timeout, int maxFrameBytes, Connection connection)
-      throws IOException {
+  static SocketLink connect(String host, int port, Duration timeout, int maxReadBytes, FrameLimit sendLimit,
+      Connection connection) throws IOException {
     Socket socket = new Socket();
     SocketLink link = null;
     try {
       socket.setTcpNoDelay(true);
       socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, Math.min(Integer.MAX_VALUE,
           timeout.toMillis())));
-      link = new SocketLink(connection, socket, maxFrameBytes, host + ":" + port);
+      link = new SocketLink(connection, socket, maxReadBytes, sendLimit, host + ":" + port);
       ByteBuf preface = Unpooled.buffer(Wire.PREFACE_BYTES);
       FrameEncoder.writePreface(preface, Wire.VERSION);
       link.output.write(preface.array(), preface.arrayOffset(), preface.readableBytes());
@@ -189,7 +193,10 @@ final class SocketLink implements Link {
     }
   }
 
-  /** Encodes and writes frames until the outbox is empty or a batch is full; returns the frames it could not encode. */
+  /**
+   * Encodes and writes frames until the outbox is empty or a batch is full; returns the frames it could not encode
+   * and those longer than the master takes.
+   */
   private List<Refusal> writeQueued() throws IOException {
     ByteBuf out = writeBuffer;
     out.clear();
@@ -197,12 +204,18 @@ final class SocketLink implements Link {
     Envelope envelope;
     while (out.readableBytes() < WRITE_BATCH_BYTES && (envelope = outbox.poll()) != null) {
       int frameStart = out.writerIndex();
+      RuntimeException refused;
       try {
         FrameEncoder.writeFrame(envelope, out);
+        int length = out.writerIndex() - frameStart - 4;
+        refused = sendLimit.fits(length) ? null : sendLimit.tooLarge(envelope.message(), length);
       } catch (RuntimeException unencodable) {
+        refused = unencodable;
+      }
+      if (refused != null) {
         out.writerIndex(frameStart);
         refusals = refusals == null ? new ArrayList<>() : refusals;
-        refusals.add(new Refusal(envelope.requestId(), unencodable));
+        refusals.add(new Refusal(envelope.requestId(), refused));
       }
     }
     if (out.isReadable()) {

@@ -2,6 +2,7 @@ package io.taskmaster.worker;
 
 import io.taskmaster.backoff.Backoff;
 import io.taskmaster.broker.Broker;
+import io.taskmaster.broker.BrokerException;
 import io.taskmaster.broker.BrokerUnavailableException;
 import io.taskmaster.broker.Delivery;
 import io.taskmaster.broker.Names;
@@ -78,6 +79,15 @@ public final class Worker implements AutoCloseable {
    * Leaser#awaitLease}): about a busy queue's round trip, well under anything a stop would notice.
    */
   private static final long LEASE_ANSWER_WAIT_MILLIS = 20;
+  /** The code of a broker's refusal of a request too large for one frame (docs/protocol.md, section 3.3). */
+  private static final String FRAME_TOO_LARGE = "FRAME_TOO_LARGE";
+  /** The error type of a task whose result is too large for the broker to carry. */
+  private static final String RESULT_TOO_LARGE = "io.taskmaster.ResultTooLarge";
+  /**
+   * How much of a failure's message is kept when its error is too large to send (its stack trace is dropped): enough
+   * to say what went wrong, and at most 3,000 bytes, which fit any frame limit but the smallest few a master allows.
+   */
+  private static final int CUT_ERROR_CHARS = 1000;
 
   private final Broker broker;
   private final String id;
@@ -767,7 +777,7 @@ public final class Worker implements AutoCloseable {
   }
 
   private void settleThenLease(List<Delivery> done, List<Settlement> outcomes, Leaser leaser) {
-    track(request(() -> broker.settle(outcomes))).whenComplete((statuses, error) -> {
+    track(settleFitting(done, outcomes)).whenComplete((statuses, error) -> {
       for (int i = 0; i < done.size(); i++) {
         Delivery delivery = done.get(i);
         if (error != null) {
@@ -782,6 +792,54 @@ public final class Worker implements AutoCloseable {
     done.forEach(delivery -> inHand.remove(delivery.leaseId()));
     free(done.size());
     offerSlots(leaser);
+  }
+
+  /**
+   * Settles outcomes. A broker that cannot carry one of them (a result or an error longer than the master takes in
+   * a frame, {@code --max-frame}) refuses them all with FRAME_TOO_LARGE and sends none: each is then settled on its
+   * own, and the one too large fails its task with an error that says so, or, a failure already, with its error cut
+   * short. The task's attempt ends like any failed one (retried, or dead-lettered after its last); the connection,
+   * and the other tasks in hand, carry on.
+   */
+  private CompletableFuture<List<SettleStatus>> settleFitting(List<Delivery> done, List<Settlement> outcomes) {
+    return request(() -> broker.settle(outcomes)).exceptionallyCompose(error -> {
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (!(cause instanceof BrokerException refused) || !FRAME_TOO_LARGE.equals(refused.code())) {
+        return CompletableFuture.failedFuture(cause);
+      }
+      if (outcomes.size() > 1) {
+        List<CompletableFuture<List<SettleStatus>>> each = new ArrayList<>();
+        for (int i = 0; i < outcomes.size(); i++) {
+          each.add(settleFitting(done.subList(i, i + 1), outcomes.subList(i, i + 1)));
+        }
+        return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+            .thenApply(all -> each.stream().map(one -> one.join().get(0)).toList());
+      }
+      Settlement smaller = smaller(done.get(0), outcomes.get(0), refused.getMessage());
+      return smaller == null ? CompletableFuture.failedFuture(cause) : request(() -> broker.settle(List.of(smaller)));
+    });
+  }
+
+  /** What settles a task whose outcome is too large to send: a fail saying so; null when nothing smaller will do. */
+  private Settlement smaller(Delivery delivery, Settlement outcome, String why) {
+    if (outcome instanceof Settlement.Ack) {
+      log.warn("task {} ({}) cannot be acked: {}; it fails instead", delivery.taskId(), delivery.type(), why);
+      succeeded.decrementAndGet();
+      failed.incrementAndGet();
+      return Settlement.fail(delivery.leaseId(), TaskError.of(RESULT_TOO_LARGE, why, id));
+    }
+    if (outcome instanceof Settlement.Fail fail && fail.error().message().length() + fail.error().stackTrace()
+        .length() > CUT_ERROR_CHARS) {
+      TaskError error = fail.error();
+      log.warn("task {} ({}) failed with an error too large to send ({}); it is sent cut short", delivery.taskId(),
+          delivery.type(), why);
+      boolean cut = error.message().length() > CUT_ERROR_CHARS;
+      String message = (cut ? error.message().substring(0, CUT_ERROR_CHARS) + "..." : error.message()) + " (sent "
+          + "without its stack trace" + (cut ? " and cut to " + CUT_ERROR_CHARS + " characters" : "") + ": " + why
+          + ")";
+      return Settlement.fail(delivery.leaseId(), new TaskError(error.type(), message, "", error.workerId()));
+    }
+    return null;
   }
 
   /**
