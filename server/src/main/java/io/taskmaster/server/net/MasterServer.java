@@ -18,6 +18,7 @@ import io.taskmaster.protocol.transport.Transports;
 import io.taskmaster.protocol.wire.FrameDecoder;
 import io.taskmaster.protocol.wire.FrameEncoder;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.time.Ticker;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -37,8 +38,13 @@ public final class MasterServer implements AutoCloseable {
   private Channel listener;
 
   public MasterServer(MasterSettings settings, QueueEngine engine) {
+    this(settings, engine, new AuthThrottle(Ticker.system()));
+  }
+
+  /** With another throttle, for tests that need verdicts held back longer than they run. */
+  MasterServer(MasterSettings settings, QueueEngine engine, AuthThrottle throttle) {
     this.settings = settings;
-    this.context = new ServerContext(settings, engine, "taskmaster");
+    this.context = new ServerContext(settings, engine, "taskmaster", throttle);
   }
 
   /** Binds and starts serving; returns once the port is open. */
@@ -87,6 +93,11 @@ public final class MasterServer implements AutoCloseable {
   /** The failed-authentication throttle; package-private so tests can check its counts. */
   AuthThrottle authThrottle() {
     return context.throttle;
+  }
+
+  /** The connection limits' counts; package-private so tests can check them. */
+  ConnectionRegistry connections() {
+    return context.connections;
   }
 
   /**

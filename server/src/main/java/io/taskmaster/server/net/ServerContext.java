@@ -19,12 +19,12 @@ final class ServerContext {
   final RateLimitedLog refusedLog = new RateLimitedLog(LoggerFactory.getLogger(ServerSession.class),
       Duration.ofSeconds(1));
 
-  ServerContext(MasterSettings settings, QueueEngine engine, String name) {
+  ServerContext(MasterSettings settings, QueueEngine engine, String name, AuthThrottle throttle) {
     this.settings = settings;
     this.engine = engine;
     this.name = name;
     this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress());
-    this.throttle = new AuthThrottle(io.taskmaster.time.Ticker.system());
+    this.throttle = throttle;
     this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection(), settings.maxFrameBytes(),
         settings.maxLeaseWait());
   }

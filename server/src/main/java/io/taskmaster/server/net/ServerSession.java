@@ -25,17 +25,23 @@ import org.slf4j.LoggerFactory;
  * One client connection: the handshake, then requests handed to {@link RequestHandlers}. States:
  *
  * <pre>
- *   connected ──HELLO sent──► AWAIT_AUTH ──AUTH ok──► READY ──► closed
+ *   connected ──HELLO sent──► AWAIT_AUTH ──AUTH ok──────────────────────────► READY ──► closed
+ *                                 │   └──AUTH from a throttled address──► HOLDING ──key ok──┘
+ *                                 │                                          └──wrong key──► closed
  *                                 └──wrong key / timeout / any other frame──► closed
  * </pre>
  *
  * A server started without a key goes from HELLO straight to READY. When the connection closes, its leases go back
  * to their queues.
+ *
+ * <p>Until it authenticates a connection holds a handshake slot of its address, which it gives up only once the
+ * verdict on its AUTH is delivered, even when the client hung up before, so that hanging up cannot skip the
+ * throttle's hold-back.
  */
 final class ServerSession extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
 
-  private enum State { AWAIT_AUTH, READY, CLOSING }
+  private enum State { AWAIT_AUTH, HOLDING, READY, CLOSING }
 
   private final ServerContext server;
   final long owner = io.taskmaster.server.engine.Owners.next();
@@ -45,7 +51,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   /** What the client called itself (NAME), or null; read on the event loop only. */
   private String clientName;
   private boolean admitted;
+  /** This connection holds a handshake slot of its address. */
   private boolean handshaking;
+  /** The verdict on this connection's AUTH is held back; its slot stays taken until the verdict is due. */
+  private boolean verdictHeld;
   private ScheduledFuture<?> handshakeTimer;
   /** Set when the connection becomes active, before any request can be read. */
   Outbox outbox;
@@ -110,6 +119,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     switch (state) {
       case READY -> server.handlers.handle(this, ctx, envelope);
       case AWAIT_AUTH -> onAuth(ctx, envelope);
+      case HOLDING -> closeWith(ctx, envelope.requestId(), ErrorCode.NOT_AUTHENTICATED,
+          "authenticate first: wait for the verdict on AUTH before sending anything (got "
+              + envelope.message().opcode() + ")");
       case CLOSING -> { }
     }
   }
@@ -123,22 +135,52 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
       return;
     }
     byte[] expected = Handshake.clientProof(server.settings.authKey(), serverNonce, auth.clientNonce());
-    if (Handshake.matches(expected, auth.clientProof())) {
-      ctx.writeAndFlush(new Envelope(envelope.requestId(), new Message.AuthOk(
-          Handshake.serverProof(server.settings.authKey(), serverNonce, auth.clientNonce()))));
-      authenticated(ctx);
+    boolean keyMatched = Handshake.matches(expected, auth.clientProof());
+    Duration holdBack = server.throttle.attempted(address(), keyMatched);
+    if (!keyMatched) {
+      server.authLog.warn("authentication failed for a client at {}: wrong auth key (attempt {} from this address "
+          + "since it last went a minute without failing; verdict held back {} ms)", peer,
+          server.throttle.attempts(address()), holdBack.toMillis());
+    }
+    if (holdBack.isZero()) {
+      deliverVerdict(ctx, envelope.requestId(), auth, keyMatched);
       return;
     }
-    state = State.CLOSING;
-    // Nothing more is read while the verdict is held back: no other frame can hurry it.
+    if (keyMatched) {
+      log.debug("holding back the verdict for a client at {} by {} ms: its address is throttled after failed "
+          + "attempts", peer, holdBack.toMillis());
+    }
+    // Nothing more is read while the verdict is held back: no other frame can hurry it. Whether the key matched
+    // shows nowhere until the verdict is sent.
+    state = State.HOLDING;
+    verdictHeld = true;
     ctx.channel().config().setAutoRead(false);
-    Duration holdBack = server.throttle.failed(address());
-    server.authLog.warn("authentication failed for a client at {}: wrong auth key ({} failures from this address "
-        + "in the last minute)", peer, server.throttle.failures(address()));
-    ctx.executor().schedule(
-        () -> closeWith(ctx, envelope.requestId(), ErrorCode.AUTH_FAILED,
-            "authentication failed: the client's auth key does not match the master's"),
-        holdBack.toMillis(), TimeUnit.MILLISECONDS);
+    ctx.executor().schedule(() -> {
+      verdictHeld = false;
+      if (state == State.HOLDING && ctx.channel().isActive()) {
+        deliverVerdict(ctx, envelope.requestId(), auth, keyMatched);
+      } else {
+        endHandshake(); // the client hung up, or was closed, before its verdict was due
+      }
+    }, holdBack.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void deliverVerdict(ChannelHandlerContext ctx, int requestId, Message.Auth auth, boolean keyMatched) {
+    if (!keyMatched) {
+      endHandshake();
+      closeWith(ctx, requestId, ErrorCode.AUTH_FAILED,
+          "authentication failed: the client's auth key does not match the master's");
+      return;
+    }
+    ctx.writeAndFlush(new Envelope(requestId, new Message.AuthOk(
+        Handshake.serverProof(server.settings.authKey(), serverNonce, auth.clientNonce()))));
+    authenticated(ctx);
+    ctx.channel().config().setAutoRead(readable(ctx));
+  }
+
+  /** Whether requests may be read now: not while a verdict is held or the connection closes, nor after a quiesce. */
+  private boolean readable(ChannelHandlerContext ctx) {
+    return ctx.channel().isWritable() && (state == State.AWAIT_AUTH || state == State.READY) && !server.quiesced;
   }
 
   @Override
@@ -176,6 +218,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
       handshaking = false;
       server.connections.handshakeEnded(address());
     }
+    cancelHandshakeTimer();
+  }
+
+  private void cancelHandshakeTimer() {
     if (handshakeTimer != null) {
       handshakeTimer.cancel(false);
     }
@@ -185,14 +231,18 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // Backpressure: a client that does not read its responses stops being read from, so neither its requests nor
     // its pending responses can grow without bound.
-    ctx.channel().config().setAutoRead(ctx.channel().isWritable() && state != State.CLOSING && !server.quiesced);
+    ctx.channel().config().setAutoRead(readable(ctx));
     ctx.fireChannelWritabilityChanged();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (admitted) {
-      endHandshake();
+      if (verdictHeld) {
+        cancelHandshakeTimer(); // the slot stays taken until the verdict is due
+      } else {
+        endHandshake();
+      }
       server.connections.closed();
       int returned = server.engine.disconnect(owner, clientName == null ? "" : clientName);
       if (returned > 0) {

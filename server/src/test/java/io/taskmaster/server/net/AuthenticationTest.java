@@ -327,8 +327,8 @@ class AuthenticationTest {
 
   /**
    * After more than a handful of failures from one address, the verdicts on further guesses are held back, which
-   * slows guessing; a client with the right key from the same address still gets in and is served while a verdict
-   * is held, and every guess is refused in the end.
+   * slows guessing; a client with the right key from the same address still gets in, after the same hold-back as a
+   * guess (so that the timing cannot tell a guesser it was right), and every guess is refused in the end.
    */
   @Test
   void bruteForceIsHeldBackWhileTheRightKeyStillGetsIn() throws Exception {
@@ -341,12 +341,12 @@ class AuthenticationTest {
         guesses.add(guess(server.port()));
       }
       await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS))
-          .until(() -> server.authThrottle().failures(loopback) == 12);
+          .until(() -> server.authThrottle().attempts(loopback) == 12);
 
       RawClient held = guess(server.port());
       guesses.add(held);
       await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS))
-          .until(() -> server.authThrottle().failures(loopback) == 13);
+          .until(() -> server.authThrottle().attempts(loopback) == 13);
       try (RemoteBroker after = connect(server.port(), KEY)) {
         after.ping().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       }
@@ -358,7 +358,8 @@ class AuthenticationTest {
         guess.readError(ErrorCode.AUTH_FAILED);
         guess.awaitClosedByPeer();
       }
-      assertThat(server.authThrottle().failures(loopback)).as("the right key is no failure").isEqualTo(13);
+      assertThat(server.authThrottle().attempts(loopback)).as("the right key counts like a guess while throttled")
+          .isEqualTo(14);
     } finally {
       for (RawClient guess : guesses) {
         guess.close();
@@ -386,7 +387,7 @@ class AuthenticationTest {
       List<Duration> holds = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
         now += Duration.ofSeconds(1).toNanos();
-        holds.add(throttle.failed(attacker));
+        holds.add(throttle.attempted(attacker, false));
       }
 
       assertThat(holds.subList(0, 5)).containsOnly(Duration.ZERO);
@@ -394,29 +395,78 @@ class AuthenticationTest {
       assertThat(holds).isSorted();
       assertThat(holds.get(6)).isGreaterThan(holds.get(5));
       assertThat(holds.get(29)).isEqualTo(holds.get(28)).isLessThanOrEqualTo(Duration.ofSeconds(5));
-      assertThat(throttle.failures(attacker)).isEqualTo(30);
+      assertThat(throttle.attempts(attacker)).isEqualTo(30);
     }
 
     @Test
     void anAddressThatStopsFailingForAMinuteStartsAfresh() {
       for (int i = 0; i < 10; i++) {
-        throttle.failed(attacker);
+        throttle.attempted(attacker, false);
       }
       now += Duration.ofSeconds(61).toNanos();
 
-      assertThat(throttle.failed(attacker)).isZero();
-      assertThat(throttle.failures(attacker)).isEqualTo(1);
+      assertThat(throttle.attempted(attacker, false)).isZero();
+      assertThat(throttle.attempts(attacker)).isEqualTo(1);
     }
 
     @Test
     void failuresCountPerAddress() {
       for (int i = 0; i < 10; i++) {
-        throttle.failed(attacker);
+        throttle.attempted(attacker, false);
       }
 
-      assertThat(throttle.failed(address(127, 0, 0, 2))).isZero();
-      assertThat(throttle.failures(address(127, 0, 0, 2))).isEqualTo(1);
-      assertThat(throttle.failures(address(10, 0, 0, 1))).isZero();
+      assertThat(throttle.attempted(address(127, 0, 0, 2), false)).isZero();
+      assertThat(throttle.attempts(address(127, 0, 0, 2))).isEqualTo(1);
+      assertThat(throttle.attempts(address(10, 0, 0, 1))).isZero();
+    }
+
+    /** Until an address is throttled, a right key costs nothing and counts for nothing. */
+    @Test
+    void theRightKeyFromAnAddressThatIsNotThrottledIsAnsweredAtOnce() {
+      for (int i = 0; i < AuthThrottle.FREE_FAILURES - 1; i++) {
+        throttle.attempted(attacker, false);
+      }
+
+      assertThat(throttle.attempted(attacker, true)).isZero();
+      assertThat(throttle.attempted(address(127, 0, 0, 2), true)).isZero();
+      assertThat(throttle.attempts(attacker)).isEqualTo(AuthThrottle.FREE_FAILURES - 1);
+      assertThat(throttle.attempts(address(127, 0, 0, 2))).isZero();
+    }
+
+    /**
+     * While an address is throttled, a right key is held back as long as a wrong one and counts the same, so the
+     * next attempt's hold-back is the same too: nothing the master does before the verdict depends on the key.
+     */
+    @Test
+    void theRightKeyFromAThrottledAddressIsHeldBackAndCountedLikeAWrongOne() {
+      AuthThrottle twin = new AuthThrottle(() -> now);
+      for (int i = 0; i < AuthThrottle.FREE_FAILURES; i++) {
+        throttle.attempted(attacker, false);
+        twin.attempted(attacker, false);
+      }
+
+      for (int i = 0; i < 8; i++) {
+        Duration right = throttle.attempted(attacker, true);
+        Duration wrong = twin.attempted(attacker, false);
+
+        assertThat(right).as("hold-back of attempt %d", i).isPositive().isEqualTo(wrong);
+        assertThat(throttle.attempts(attacker)).isEqualTo(twin.attempts(attacker));
+      }
+    }
+
+    /** A right key does not extend the throttle: clients with the key are not held back for ever. */
+    @Test
+    void theRightKeyDoesNotKeepAnAddressThrottled() {
+      for (int i = 0; i < 10; i++) {
+        throttle.attempted(attacker, false);
+      }
+      now += Duration.ofSeconds(50).toNanos();
+      assertThat(throttle.attempted(attacker, true)).isPositive();
+
+      now += Duration.ofSeconds(11).toNanos();
+
+      assertThat(throttle.attempted(attacker, true)).isZero();
+      assertThat(throttle.attempts(attacker)).isZero();
     }
   }
 }

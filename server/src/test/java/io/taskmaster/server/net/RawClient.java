@@ -19,6 +19,7 @@ import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -54,6 +55,23 @@ final class RawClient implements AutoCloseable {
   /** Connects to the master on loopback. */
   static RawClient connect(int port) throws IOException {
     Socket socket = new Socket();
+    socket.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
+    return new RawClient(socket, null);
+  }
+
+  /** 127.0.0.{@code last}: on Linux all of 127.0.0.0/8 is loopback, so one test can play several client addresses. */
+  static InetAddress loopback(int last) {
+    try {
+      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+    } catch (IOException e) {
+      throw new IllegalArgumentException("no loopback address ending in " + last, e);
+    }
+  }
+
+  /** Connects to the master on loopback from the given source address, such as {@link #loopback(int)}. */
+  static RawClient connectFrom(InetAddress source, int port) throws IOException {
+    Socket socket = new Socket();
+    socket.bind(new InetSocketAddress(source, 0));
     socket.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
     return new RawClient(socket, null);
   }
