@@ -66,6 +66,28 @@ class LauncherTest {
     assertThat(run.stderr).contains("needs Java 17 or newer").contains("java version \"1.8.0_392\"");
   }
 
+  @Test
+  void withoutJavaHomeTheJavaOnThePathIsUsed() throws Exception {
+    Path jdk = fakeJdk("openjdk version \"21.0.5\" 2024-10-15");
+
+    Result run = runWithPath(null, jdk.resolve("bin") + ":" + System.getenv("PATH"), "--version");
+
+    assertThat(run.exitCode).as(run.stderr).isZero();
+    assertThat(run.stdout).contains("ran io.taskmaster.cli.Main --version");
+  }
+
+  @Test
+  void aJreCannotBuildAndIsToldToUseAJdk() throws Exception {
+    Path jre = fakeJdk("openjdk version \"17.0.15\" 2025-04-15");
+    Files.delete(dir.resolve("cli/target/taskmaster.jar")); // not built yet: the launcher would build
+
+    Result run = run(jre, "--version");
+
+    assertThat(run.exitCode).isEqualTo(1);
+    assertThat(run.stderr).contains("building Taskmaster on first use needs a JDK, but " + jre + " has no javac")
+        .contains("set JAVA_HOME to a JDK 17 or newer").doesNotContain("building (first run");
+  }
+
   /** A JDK whose java prints the given lines for -version and otherwise says what it was asked to run. */
   private Path fakeJdk(String... versionLines) throws IOException {
     Path jdk = dir.resolve("jdk");
@@ -82,10 +104,20 @@ class LauncherTest {
   }
 
   private Result run(Path javaHome, String... args) throws Exception {
+    return runWithPath(javaHome, System.getenv("PATH"), args);
+  }
+
+  /** Runs the launcher with this JAVA_HOME (none when null) and PATH. */
+  private Result runWithPath(Path javaHome, String path, String... args) throws Exception {
     ProcessBuilder builder = new ProcessBuilder();
     builder.command().add(launcher.toString());
     builder.command().addAll(java.util.List.of(args));
-    builder.environment().put("JAVA_HOME", javaHome.toString());
+    if (javaHome == null) {
+      builder.environment().remove("JAVA_HOME");
+    } else {
+      builder.environment().put("JAVA_HOME", javaHome.toString());
+    }
+    builder.environment().put("PATH", path);
     builder.environment().remove("TASKMASTER_JAVA_OPTS");
     Path out = dir.resolve("stdout.txt");
     Path err = dir.resolve("stderr.txt");
