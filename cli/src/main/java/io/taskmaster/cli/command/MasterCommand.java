@@ -67,6 +67,13 @@ public final class MasterCommand extends LoggedCommand {
       description = "Connections served at once (default: ${DEFAULT-VALUE}).")
   int maxConnections;
 
+  @Option(names = "--max-unauthenticated", paramLabel = "N", defaultValue = "0",
+      description = "Connections that may be authenticating at once, so that idle or slow handshakes leave the rest "
+          + "of --max-connections to authenticated clients; when they are all taken a new connection displaces the "
+          + "oldest from the address holding the most, or is refused if its own address is that one. 0 means half "
+          + "of --max-connections (default: ${DEFAULT-VALUE}).")
+  int maxUnauthenticated;
+
   @Option(names = "--lease-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
       description = "How long a leased task stays invisible unless its worker extends the lease (workers do so "
           + "while the task runs); then it goes to another worker (default: ${DEFAULT-VALUE}).")
@@ -182,7 +189,8 @@ public final class MasterCommand extends LoggedCommand {
       log.warn("the auth key is only {} bytes; use at least {} random bytes", authKey.length(), WEAK_KEY_BYTES);
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
-        .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections).withIoThreads(ioThreads);
+        .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections)
+        .withMaxUnauthenticated(maxUnauthenticated).withIoThreads(ioThreads);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
     for (Map.Entry<String, String> entry : queueLeaseTimeouts.entrySet()) {

@@ -5,8 +5,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Counts open connections, and handshakes in progress per address, against the configured limits. A handshake's slot
- * outlives its connection while its verdict is held back (see {@link AuthThrottle}).
+ * Counts open connections, handshakes in progress per address, and connections not yet authenticated, against the
+ * configured limits. A handshake's slot outlives its connection while its verdict is held back (see
+ * {@link AuthThrottle}); a place among the {@link Newcomers} does not.
  */
 final class ConnectionRegistry {
   private final int maxConnections;
@@ -14,25 +15,41 @@ final class ConnectionRegistry {
   private final AtomicInteger open = new AtomicInteger();
   /** Handshake slots taken per address; counted with merge and compute only, so a slot is never lost in a race. */
   private final ConcurrentHashMap<InetAddress, Integer> handshaking = new ConcurrentHashMap<>();
+  private final Newcomers newcomers;
 
-  ConnectionRegistry(int maxConnections, int maxHandshakesPerAddress) {
+  ConnectionRegistry(int maxConnections, int maxHandshakesPerAddress, int maxUnauthenticated) {
     this.maxConnections = maxConnections;
     this.maxHandshakesPerAddress = maxHandshakesPerAddress;
+    this.newcomers = new Newcomers(maxUnauthenticated);
   }
 
-  /** Admits a new connection, or returns why not (and admits nothing). */
-  String admit(InetAddress address) {
+  /**
+   * Admits a new connection, which holds a handshake slot and a place among the newcomers until it authenticates,
+   * or returns why not (and admits nothing).
+   */
+  String admit(Newcomers.Newcomer connection) {
     if (open.incrementAndGet() > maxConnections) {
       open.decrementAndGet();
       return "the master serves its limit of " + maxConnections + " connections; try again later";
     }
+    InetAddress address = connection.address();
     if (handshaking.merge(address, 1, Integer::sum) > maxHandshakesPerAddress) {
       handshakeEnded(address);
       open.decrementAndGet();
       return "too many unauthenticated connections from " + address.getHostAddress() + " (limit "
           + maxHandshakesPerAddress + ", counting failed ones whose verdict is still held back); try again later";
     }
-    return null;
+    String refusal = newcomers.admit(connection);
+    if (refusal != null) {
+      handshakeEnded(address);
+      open.decrementAndGet();
+    }
+    return refusal;
+  }
+
+  /** The connection authenticated, or closed: its place among the newcomers is free. */
+  void leftNewcomers(Newcomers.Newcomer connection) {
+    newcomers.left(connection);
   }
 
   /** The handshake's verdict was delivered, or its connection closed with none due: its slot is free. */
@@ -50,5 +67,9 @@ final class ConnectionRegistry {
 
   int handshakes(InetAddress address) {
     return handshaking.getOrDefault(address, 0);
+  }
+
+  int unauthenticated() {
+    return newcomers.count();
   }
 }

@@ -13,7 +13,10 @@ import java.time.Duration;
  * @param maxFrameBytes the largest frame accepted after authentication
  * @param handshakeTimeout how long a new connection has to authenticate
  * @param maxConnections connections served at once; more are refused with TOO_MANY_CONNECTIONS
- * @param maxHandshakesPerAddress connections from one address still authenticating at once
+ * @param maxUnauthenticated connections not yet authenticated at once, so that the rest of {@code maxConnections}
+ *     stays for authenticated ones; 0 picks half of {@code maxConnections} (see {@link #effectiveMaxUnauthenticated()})
+ * @param maxHandshakesPerAddress connections from one address still authenticating at once, counting failed ones
+ *     whose verdict is still held back
  * @param maxPendingPerConnection waiting lease and result requests one connection may hold
  * @param ioThreads event loop threads; 0 picks one per four cores, at least one (see {@link #effectiveIoThreads()})
  * @param maxLeaseWait the longest one LEASE waits for a task before it is answered empty: the protocol's 60 s by
@@ -27,6 +30,7 @@ public record MasterSettings(
     int maxFrameBytes,
     Duration handshakeTimeout,
     int maxConnections,
+    int maxUnauthenticated,
     int maxHandshakesPerAddress,
     int maxPendingPerConnection,
     int ioThreads,
@@ -47,6 +51,11 @@ public record MasterSettings(
     if (maxConnections < 1 || maxHandshakesPerAddress < 1 || maxPendingPerConnection < 1 || ioThreads < 0) {
       throw new IllegalArgumentException("connection limits must be at least 1");
     }
+    if (maxUnauthenticated < 0 || maxUnauthenticated > maxConnections) {
+      throw new IllegalArgumentException("the limit on unauthenticated connections must be between 1 and the "
+          + "connection limit (" + maxConnections + "), or 0 for half of it; was " + maxUnauthenticated
+          + " (e.g. --max-unauthenticated " + Math.max(1, maxConnections / 2) + ")");
+    }
     if (maxLeaseWait.toMillis() < 1 || maxLeaseWait.compareTo(PROTOCOL_MAX_LEASE_WAIT) > 0) {
       throw new IllegalArgumentException("the longest lease wait must be from 1 ms to " + PROTOCOL_MAX_LEASE_WAIT
           .toSeconds() + " s, was " + maxLeaseWait.toMillis() + " ms; for example Duration.ofSeconds(60)");
@@ -62,49 +71,63 @@ public record MasterSettings(
     return ioThreads > 0 ? ioThreads : Math.max(1, Runtime.getRuntime().availableProcessors() / 4);
   }
 
+  /**
+   * The connections that may be authenticating at once. Half the connection limit by default: authenticated clients
+   * keep the other half whatever a flood of handshakes does, and half leaves room for a fleet of workers that
+   * reconnect together after a restart.
+   */
+  public int effectiveMaxUnauthenticated() {
+    return maxUnauthenticated > 0 ? maxUnauthenticated : Math.max(1, maxConnections / 2);
+  }
+
   /** Loopback, the given port and key, default limits. */
   public static MasterSettings of(int port, AuthKey authKey) {
     return new MasterSettings("127.0.0.1", port, authKey, Wire.DEFAULT_MAX_FRAME_BYTES, Duration.ofSeconds(10),
-        10_000, 64, 100_000, 0, PROTOCOL_MAX_LEASE_WAIT);
+        10_000, 0, 64, 100_000, 0, PROTOCOL_MAX_LEASE_WAIT);
   }
 
   public MasterSettings withHost(String value) {
     return new MasterSettings(value, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxFrameBytes(int value) {
-    return new MasterSettings(host, port, authKey, value, handshakeTimeout, maxConnections,
+    return new MasterSettings(host, port, authKey, value, handshakeTimeout, maxConnections, maxUnauthenticated,
         maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withHandshakeTimeout(Duration value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, value, maxConnections,
+    return new MasterSettings(host, port, authKey, maxFrameBytes, value, maxConnections, maxUnauthenticated,
         maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxConnections(int value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, value,
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, value, maxUnauthenticated,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+  }
+
+  public MasterSettings withMaxUnauthenticated(int value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, value,
         maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxHandshakesPerAddress(int value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, value,
-        maxPendingPerConnection, ioThreads, maxLeaseWait);
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
+        maxUnauthenticated, value, maxPendingPerConnection, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withIoThreads(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, value, maxLeaseWait);
+        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, value, maxLeaseWait);
   }
 
   public MasterSettings withMaxPendingPerConnection(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, value, ioThreads, maxLeaseWait);
+        maxUnauthenticated, maxHandshakesPerAddress, value, ioThreads, maxLeaseWait);
   }
 
   public MasterSettings withMaxLeaseWait(Duration value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, value);
+        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, value);
   }
 }

@@ -23,7 +23,8 @@ final class ServerContext {
     this.settings = settings;
     this.engine = engine;
     this.name = name;
-    this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress());
+    this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress(),
+        settings.effectiveMaxUnauthenticated());
     this.throttle = throttle;
     this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection(), settings.maxFrameBytes(),
         settings.maxLeaseWait());

@@ -28,17 +28,17 @@ import org.slf4j.LoggerFactory;
  *   connected ──HELLO sent──► AWAIT_AUTH ──AUTH ok──────────────────────────► READY ──► closed
  *                                 │   └──AUTH from a throttled address──► HOLDING ──key ok──┘
  *                                 │                                          └──wrong key──► closed
- *                                 └──wrong key / timeout / any other frame──► closed
+ *                                 └──wrong key / timeout / any other frame / evicted──► closed
  * </pre>
  *
  * A server started without a key goes from HELLO straight to READY. When the connection closes, its leases go back
  * to their queues.
  *
- * <p>Until it authenticates a connection holds a handshake slot of its address, which it gives up only once the
- * verdict on its AUTH is delivered, even when the client hung up before, so that hanging up cannot skip the
- * throttle's hold-back.
+ * <p>Until it authenticates a connection holds a handshake slot of its address and a place among the
+ * {@link Newcomers}. The place is given up when the connection closes; the slot only once the verdict on its AUTH is
+ * delivered, even when the client hung up before, so that hanging up cannot skip the throttle's hold-back.
  */
-final class ServerSession extends ChannelInboundHandlerAdapter {
+final class ServerSession extends ChannelInboundHandlerAdapter implements Newcomers.Newcomer {
   private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
 
   private enum State { AWAIT_AUTH, HOLDING, READY, CLOSING }
@@ -50,6 +50,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   private InetSocketAddress peer;
   /** What the client called itself (NAME), or null; read on the event loop only. */
   private String clientName;
+  /** Set before admission, so that a newer connection that displaces this one finds it ({@link #evict}). */
+  private ChannelHandlerContext ctx;
   private boolean admitted;
   /** This connection holds a handshake slot of its address. */
   private boolean handshaking;
@@ -72,9 +74,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
     outbox = new Outbox(ctx);
     peer = (InetSocketAddress) ctx.channel().remoteAddress();
-    String refusal = server.connections.admit(address());
+    String refusal = server.connections.admit(this);
     if (refusal != null) {
       server.refusedLog.warn("refusing connection from {}: {}", peer, refusal);
       closeWith(ctx, 0, ErrorCode.TOO_MANY_CONNECTIONS, refusal);
@@ -98,8 +101,24 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
   }
 
-  private InetAddress address() {
+  @Override
+  public InetAddress address() {
     return peer.getAddress();
+  }
+
+  @Override
+  public void evict(Newcomers.Newcomer newcomer) {
+    ctx.executor().execute(() -> {
+      if (state == State.AWAIT_AUTH || state == State.HOLDING) {
+        int limit = server.settings.effectiveMaxUnauthenticated();
+        server.refusedLog.warn("closing connection from {} to make room for one from {}: {} connections may be "
+            + "authenticating at once, and {} holds the most of them", peer, newcomer.address().getHostAddress(),
+            limit, address().getHostAddress());
+        closeWith(ctx, 0, ErrorCode.TOO_MANY_CONNECTIONS, "the master serves its limit of " + limit
+            + " unauthenticated connections and closed this one, the oldest from the address with the most, to make "
+            + "room; authenticate promptly and try again");
+      }
+    });
   }
 
   @Override
@@ -207,6 +226,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   private void authenticated(ChannelHandlerContext ctx) {
     state = State.READY;
     endHandshake();
+    server.connections.leftNewcomers(this);
     ctx.pipeline().get(FrameDecoder.class).authenticated();
     // A producer's cancel of a task this client holds reaches its worker as a push.
     server.engine.onCancelRequested(owner, leaseId -> outbox.send(new Envelope(0, new Message.StopTask(leaseId))));
@@ -238,6 +258,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (admitted) {
+      server.connections.leftNewcomers(this);
       if (verdictHeld) {
         cancelHandshakeTimer(); // the slot stays taken until the verdict is due
       } else {

@@ -352,7 +352,9 @@ class BadInputTest {
   void aConnectionFloodIsCappedAndEverythingIsReleasedAfterwards() throws Exception {
     int limit = 20;
     int flood = 50;
-    try (Master master = Master.start(MasterSettings.of(0, KEY).withMaxConnections(limit))) {
+    // Handshakes may take every place here, so that the flood meets the connection limit, not theirs.
+    try (Master master = Master.start(MasterSettings.of(0, KEY).withMaxConnections(limit)
+        .withMaxUnauthenticated(limit))) {
       RemoteBroker inside = goodClient(master);
       long descriptorsBefore = openFileDescriptors(); // after the good client is connected
       List<RawClient> clients = new ArrayList<>();

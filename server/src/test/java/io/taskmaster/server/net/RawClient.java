@@ -190,7 +190,11 @@ final class RawClient implements AutoCloseable {
 
   /** Runs the whole client half of the handshake with {@code key} and checks the master's proof. */
   Message.AuthOk authenticate(AuthKey key) throws IOException {
-    Message.Hello hello = writePreface().readHello();
+    return authenticate(key, writePreface().readHello());
+  }
+
+  /** The client half of the handshake from the AUTH on, for a client that sent the preface and read HELLO before. */
+  Message.AuthOk authenticate(AuthKey key, Message.Hello hello) throws IOException {
     byte[] clientNonce = Handshake.nonce(Wire.NONCE_BYTES);
     send(0, new Message.Auth(clientNonce, Handshake.clientProof(key, hello.serverNonce(), clientNonce)));
     Message.AuthOk ok = read(Message.AuthOk.class);
