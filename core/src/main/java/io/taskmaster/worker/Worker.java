@@ -9,6 +9,7 @@ import io.taskmaster.broker.Names;
 import io.taskmaster.broker.NonBlockingThread;
 import io.taskmaster.broker.SettleStatus;
 import io.taskmaster.broker.Settlement;
+import io.taskmaster.broker.TaskIds;
 import io.taskmaster.task.TaskError;
 import io.taskmaster.task.TaskType;
 import io.taskmaster.time.Timers;
@@ -458,10 +459,11 @@ public final class Worker implements AutoCloseable {
       quiet = leased.isEmpty();
       lease.tasks = leased;
       if (leased.size() > lease.wanted) {
-        log.warn("worker {}: {} answered a lease of {} task(s) with {}; the extra ones go back to queue '{}'", id,
-            broker.describe(), lease.wanted, leased.size(), queue);
+        List<Delivery> extra = leased.subList(lease.wanted, leased.size());
+        log.warn("worker {}: {} answered a lease of {} task(s) with {}; the extra ones go back to queue '{}': {}", id,
+            broker.describe(), lease.wanted, leased.size(), queue, taskIds(extra));
         lease.tasks = leased.subList(0, lease.wanted);
-        releaseAll(leased.subList(lease.wanted, leased.size()));
+        releaseAll(extra);
       }
       lease.giveBack(lease.wanted - lease.tasks.size());
       int keep = tasksToKeep(lease.tasks.size());
@@ -500,7 +502,7 @@ public final class Worker implements AutoCloseable {
           batch.forEach(delivery -> inHand.remove(delivery.leaseId()));
           if (running) { // rejected while stopping is expected; anything else (no native thread left) is not
             log.error("worker {}: cannot start a thread for {} task(s); they go back to queue '{}' and leasing "
-                + "pauses", id, batch.size(), queue, refused);
+                + "pauses: {}", id, batch.size(), queue, taskIds(batch), refused);
             pause(); // leasing again at once would get the same tasks and fail the same way, in a tight loop
           }
         }
@@ -960,6 +962,11 @@ public final class Worker implements AutoCloseable {
     return settle;
   }
 
+  /** The ids of these tasks for a log line (the first few, and how many more). */
+  private static String taskIds(List<Delivery> deliveries) {
+    return TaskIds.sample(deliveries.stream().map(Delivery::taskId).toList());
+  }
+
   private static String rootMessage(Throwable error) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     return cause instanceof BrokerUnavailableException ? cause.getMessage() : cause.toString();
@@ -985,8 +992,8 @@ public final class Worker implements AutoCloseable {
     }
     if (!drained) {
       List<Delivery> unfinished = inHand.values().stream().map(held -> held.delivery).toList();
-      log.warn("worker {}: {} task(s) still running after the {} ms grace period; releasing them to other workers",
-          id, unfinished.size(), grace.toMillis());
+      log.warn("worker {}: {} task(s) still running after the {} ms grace period; releasing them to other workers: "
+          + "{}", id, unfinished.size(), grace.toMillis(), taskIds(unfinished));
       executor.shutdownNow();
       releaseAll(unfinished);
     }

@@ -116,9 +116,7 @@ final class RequestHandlers {
   private void put(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
     Message.Put put = (Message.Put) message;
     engine.put(put.tasks());
-    if (log.isDebugEnabled()) {
-      put.tasks().forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
-    }
+    logPut(put.tasks());
     replyDurable(session, requestId, new Message.PutOk(put.tasks().size()));
   }
 
@@ -140,7 +138,14 @@ final class RequestHandlers {
       session.pending.addAndGet(-tasks.size());
       throw e;
     }
+    logPut(tasks);
     replyDurable(session, requestId, new Message.PutOk(tasks.size()));
+  }
+
+  private static void logPut(List<io.taskmaster.broker.TaskMessage> tasks) {
+    if (log.isDebugEnabled()) {
+      tasks.forEach(task -> log.debug("task {} ({}) put on queue '{}'", task.id(), task.type(), task.queue()));
+    }
   }
 
   private void lease(ServerSession session, ChannelHandlerContext ctx, int requestId, Message message) {
@@ -283,7 +288,8 @@ final class RequestHandlers {
         reply(session, requestId, new Message.Error(ErrorCode.STORAGE, error instanceof EngineException
             ? error.getMessage() : "the journal failed: " + error));
       } else {
-        log.warn("a result could not be made durable ({}); it is not sent", error.getMessage());
+        log.warn("the result of task {} could not be made durable ({}); it is not sent",
+            message instanceof Message.Result result ? result.result().taskId() : "?", error.getMessage());
       }
     });
   }
