@@ -18,9 +18,13 @@ final class ClientHandshake {
   private byte[] serverNonce;
   private final byte[] clientNonce = Handshake.nonce(Wire.NONCE_BYTES);
 
-  ClientHandshake(AuthKey key, String target) {
+  /** Where the master's frame limit goes once it has proved the key. */
+  private final FrameLimit frameLimit;
+
+  ClientHandshake(AuthKey key, String target, FrameLimit frameLimit) {
     this.key = key;
     this.target = target;
+    this.frameLimit = frameLimit;
   }
 
   /** Returns the AUTH to send, or null when the server wants none (it runs with --insecure). */
@@ -36,6 +40,7 @@ final class ClientHandshake {
             + "authentication (--insecure) but this client has an auth key; refusing to trust it. Start the master "
             + "with the key, or connect without one");
       }
+      frameLimit.announced(0); // no AUTH_OK to say it: this client's own limit stands
       return null;
     }
     if (key == null) {
@@ -52,6 +57,7 @@ final class ClientHandshake {
       throw new AuthenticationException("authentication failed: the master at " + target
           + " could not prove it knows the auth key; check that both sides use the same key file");
     }
+    frameLimit.announced(ok.maxFrameBytes());
   }
 
   static RuntimeException refused(String target, Message.Error error) {

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The longest frame this client sends: its configured {@code maxFrameBytes}, which stands for the master's
- * {@code --max-frame} because the handshake does not say what the master's is (docs/protocol.md, section 3.3).
+ * The longest frame this client sends: the master's {@code --max-frame}, which it announces in AUTH_OK, or this
+ * client's own {@code maxFrameBytes} where that is smaller or the master did not say (docs/protocol.md, 3.3 and 4.3).
  * A frame above the master's limit makes the master close the connection, failing every request on it and taking
  * back every lease it holds, each a lost attempt: so no such frame is sent. The request it carries fails alone,
  * with FRAME_TOO_LARGE and a message that names what was too large, its size and the limit; the connection carries
@@ -31,10 +31,22 @@ final class FrameLimit {
   /** Lease id and kind, before an ack's result or a fail's error. */
   private static final int SETTLEMENT_BYTES = 9;
 
-  private final int maxBytes;
+  /** This client's own limit (BrokerOptions.maxFrameBytes): the bound before a master has said its own. */
+  private final int configuredBytes;
+  /** The limit in force: the smaller of this client's and the one its master announced in AUTH_OK. */
+  private volatile int maxBytes;
 
   FrameLimit(int maxBytes) {
+    this.configuredBytes = maxBytes;
     this.maxBytes = maxBytes;
+  }
+
+  /**
+   * The master of a new connection announced its limit in AUTH_OK (0 when it did not: a master from before that
+   * field, or one without authentication); a restarted master may announce another one.
+   */
+  void announced(int masterBytes) {
+    maxBytes = masterBytes > 0 ? Math.min(configuredBytes, masterBytes) : configuredBytes;
   }
 
   boolean fits(long frameLength) {

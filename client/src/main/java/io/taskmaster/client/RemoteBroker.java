@@ -91,8 +91,8 @@ public final class RemoteBroker implements Broker {
   /** Connects, authenticates and names the connection, all within one connect timeout. */
   private Connection openConnection() {
     long deadline = System.nanoTime() + options.connectTimeout().toNanos();
-    Connection fresh = new Connection(target, new ClientHandshake(options.authKey(), target), this::onClosed,
-        this::onPushed, options.silenceTimeout());
+    ClientHandshake handshake = new ClientHandshake(options.authKey(), target, frameLimit);
+    Connection fresh = new Connection(target, handshake, this::onClosed, this::onPushed, options.silenceTimeout());
     int maxReadBytes = options.maxFrameBytes() + FRAME_SLACK_BYTES;
     try {
       SocketLink.connect(host, port, options.connectTimeout(), maxReadBytes, frameLimit, fresh);

@@ -33,8 +33,15 @@ public sealed interface Message {
     }
   }
 
-  /** Server: the client is in; the server's proof of the key lets the client check the server in turn. */
-  record AuthOk(byte[] serverProof) implements Message {
+  /**
+   * Server: the client is in; the server's proof of the key lets the client check the server in turn, and
+   * {@code maxFrameBytes} tells it the longest frame the master accepts (0: not said, as by masters before it).
+   */
+  record AuthOk(byte[] serverProof, int maxFrameBytes) implements Message {
+    public AuthOk(byte[] serverProof) {
+      this(serverProof, 0);
+    }
+
     public Opcode opcode() {
       return Opcode.AUTH_OK;
     }

@@ -53,7 +53,11 @@ public final class MessageCodec {
         out.writeBytes(auth.clientNonce());
         out.writeBytes(auth.clientProof());
       }
-      case AUTH_OK -> out.writeBytes(((Message.AuthOk) message).serverProof());
+      case AUTH_OK -> {
+        Message.AuthOk ok = (Message.AuthOk) message;
+        out.writeBytes(ok.serverProof());
+        out.writeInt(ok.maxFrameBytes());
+      }
       case PUT -> writeTasks(out, ((Message.Put) message).tasks());
       case SUBMIT -> writeTasks(out, ((Message.Submit) message).tasks());
       case LEASE -> {
@@ -260,7 +264,8 @@ public final class MessageCodec {
       case HELLO -> new Message.Hello(
           in.readUnsignedShort(), in.readBoolean(), readFixed(in, Wire.NONCE_BYTES), readString(in));
       case AUTH -> new Message.Auth(readFixed(in, Wire.NONCE_BYTES), readFixed(in, 32));
-      case AUTH_OK -> new Message.AuthOk(readFixed(in, 32));
+      // maxFrameBytes came later: an AUTH_OK of a master before it ends after the proof.
+      case AUTH_OK -> new Message.AuthOk(readFixed(in, 32), in.isReadable() ? in.readInt() : 0);
       case PUT -> new Message.Put(readTasks(in));
       case SUBMIT -> new Message.Submit(readTasks(in));
       case LEASE -> new Message.Lease(readString(in), in.readInt(), in.readInt());

@@ -192,7 +192,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
       return;
     }
     ctx.writeAndFlush(new Envelope(requestId, new Message.AuthOk(
-        Handshake.serverProof(server.settings.authKey(), serverNonce, auth.clientNonce()))));
+        Handshake.serverProof(server.settings.authKey(), serverNonce, auth.clientNonce()),
+        server.settings.maxFrameBytes())));
     authenticated(ctx);
     ctx.channel().config().setAutoRead(readable(ctx));
   }

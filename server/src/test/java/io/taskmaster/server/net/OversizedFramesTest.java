@@ -45,8 +45,8 @@ import org.junit.jupiter.api.Test;
  * failure whose error is too large is sent cut short; a put too large fails alone; settlements that only together
  * are too large go in several frames. The connection, and everything else on it, carries on.
  *
- * <p>The master and its clients share a small limit here; the client cannot learn the master's from the handshake,
- * so it is configured with the same one ({@link BrokerOptions#maxFrameBytes()}).
+ * <p>The master has a small limit here and its clients the default one (16 MiB), as with {@code taskmaster master
+ * --max-frame 64KiB} and workers started without options: the clients learn the master's limit from its AUTH_OK.
  */
 class OversizedFramesTest {
   private static final AuthKey KEY = AuthKey.of("oversized-frames-test-key-0123456789abcdef");
@@ -187,8 +187,8 @@ class OversizedFramesTest {
   }
 
   private RemoteBroker connect() {
-    RemoteBroker broker = RemoteBroker.connect("127.0.0.1", master.port(), new BrokerOptions(KEY,
-        Duration.ofSeconds(5), LIMIT, null, BrokerOptions.DEFAULT_SILENCE_TIMEOUT));
+    RemoteBroker broker = RemoteBroker.connect("127.0.0.1", master.port(), BrokerOptions.withKey(KEY));
+    assertThat(BrokerOptions.withKey(KEY).maxFrameBytes()).as("the client's own limit").isGreaterThan(LIMIT);
     opened.add(broker);
     return broker;
   }
