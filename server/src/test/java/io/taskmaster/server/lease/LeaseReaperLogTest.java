@@ -4,21 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.server.engine.EngineSettings;
 import io.taskmaster.server.engine.QueueEngine;
+import io.taskmaster.testkit.logs.LogCapture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The master's line about expired leases names their tasks, as every task-related log line does. */
 class LeaseReaperLogTest {
@@ -26,23 +22,8 @@ class LeaseReaperLogTest {
   private final AtomicLong now = new AtomicLong(1_000_000_000L);
   private final QueueEngine engine =
       new QueueEngine(EngineSettings.defaults().withVisibilityTimeout(TIMEOUT), now::get);
-  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
-  private final Logger reaperLog = (Logger) LoggerFactory.getLogger(LeaseReaper.class);
-  private Level levelBefore;
-
-  @BeforeEach
-  void captureLogs() {
-    logs.start();
-    levelBefore = reaperLog.getLevel();
-    reaperLog.setLevel(Level.INFO); // the tests' logging configuration may keep INFO quiet
-    reaperLog.addAppender(logs);
-  }
-
-  @AfterEach
-  void stopCapturing() {
-    reaperLog.detachAppender(logs);
-    reaperLog.setLevel(levelBefore);
-  }
+  @RegisterExtension
+  final LogCapture logs = LogCapture.of(LeaseReaper.class, Level.INFO);
 
   @Test
   void expiredLeasesAreLoggedWithTheirTaskIds() {
@@ -55,11 +36,11 @@ class LeaseReaperLogTest {
     now.addAndGet(TIMEOUT.toNanos());
 
     try (LeaseReaper reaper = LeaseReaper.start(engine, "log-test")) {
-      await().atMost(Duration.ofSeconds(30)).until(() -> !logs.list.isEmpty());
+      await().atMost(Duration.ofSeconds(30)).until(() -> !logs.events().isEmpty());
     }
 
-    assertThat(logs.list).hasSize(1);
-    assertThat(logs.list.get(0).getFormattedMessage())
+    assertThat(logs.events()).hasSize(1);
+    assertThat(logs.events().get(0).getFormattedMessage())
         .startsWith("12 lease(s) expired")
         .endsWith(String.join(", ", ids.subList(0, 10)) + " and 2 more");
   }
