@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
 /** The Taskmaster protocol listener: a Netty server in front of a {@link QueueEngine}. */
 public final class MasterServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MasterServer.class);
-  /** Past the high mark a connection stops being read until its client has read enough of its responses. */
+  /**
+   * Past the high mark a connection stops being read until its client has read enough of its responses; past
+   * {@link MasterSettings#effectiveMaxOutputBufferBytes()} it is closed ({@link OutputLimit}).
+   */
   private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 4 * 1024 * 1024);
 
   private final MasterSettings settings;
@@ -62,11 +65,13 @@ public final class MasterServer implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel channel) {
             channels.add(channel);
+            ServerSession session = new ServerSession(context);
             channel.pipeline()
                 .addLast(new FlushConsolidationHandler(256, true))
+                .addLast(new OutputLimit(context.outputLimit, session)) // sees every frame encoded, from any thread
                 .addLast(new FrameDecoder(true, settings.maxFrameBytes()))
                 .addLast(FrameEncoder.INSTANCE)
-                .addLast(new ServerSession(context));
+                .addLast(session);
           }
         });
     Transports.keepAlive(bootstrap); // clients that vanish without a FIN are dropped
@@ -93,6 +98,16 @@ public final class MasterServer implements AutoCloseable {
   /** The failed-authentication throttle; package-private so tests can check its counts. */
   AuthThrottle authThrottle() {
     return context.throttle;
+  }
+
+  /** The most bytes any connection had waiting in its output buffer, within the limit; for tests. */
+  long largestOutputBuffer() {
+    return context.outputLimit.largest.get();
+  }
+
+  /** Connections closed for passing the output buffer limit; for tests. */
+  int closedForNotReading() {
+    return context.outputLimit.closed.get();
   }
 
   /** The connection limits' counts; package-private so tests can check them. */

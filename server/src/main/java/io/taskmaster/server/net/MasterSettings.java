@@ -22,6 +22,9 @@ import java.time.Duration;
  * @param maxLeaseWait the longest one LEASE waits for a task before it is answered empty: the protocol's 60 s by
  *     default, and never more (docs/protocol.md, section 8); a client that wants to wait longer asks again. Tests set
  *     it shorter to see the cap without waiting a minute
+ * @param maxOutputBufferBytes the most bytes one connection may have waiting to be taken by its client; a connection
+ *     that passes it is closed, as a client that does not read its answers. 0 picks the larger of 64 MiB and four
+ *     frames (see {@link #effectiveMaxOutputBufferBytes()})
  */
 public record MasterSettings(
     String host,
@@ -34,9 +37,13 @@ public record MasterSettings(
     int maxHandshakesPerAddress,
     int maxPendingPerConnection,
     int ioThreads,
-    Duration maxLeaseWait) {
+    Duration maxLeaseWait,
+    long maxOutputBufferBytes) {
   /** The protocol's cap on a LEASE's waitMillis (docs/protocol.md, section 8), which clients count on. */
   public static final Duration PROTOCOL_MAX_LEASE_WAIT = Duration.ofSeconds(60);
+  private static final long MIB = 1024 * 1024;
+  /** The least default limit on a connection's output buffer: 16 times the mark where its reading stops. */
+  private static final long DEFAULT_MAX_OUTPUT_BUFFER_BYTES = 64 * MIB;
 
   public MasterSettings {
     if (port < 0 || port > 65535) {
@@ -60,6 +67,16 @@ public record MasterSettings(
       throw new IllegalArgumentException("the longest lease wait must be from 1 ms to " + PROTOCOL_MAX_LEASE_WAIT
           .toSeconds() + " s, was " + maxLeaseWait.toMillis() + " ms; for example Duration.ofSeconds(60)");
     }
+    if (maxOutputBufferBytes != 0 && maxOutputBufferBytes < 2L * maxFrameBytes) {
+      throw new IllegalArgumentException("the output buffer limit per connection must be at least two frames (2 x "
+          + maxFrameBytes + " bytes, the frame limit), so that the largest answers fit, or 0 for the default; was "
+          + maxOutputBufferBytes + " bytes (e.g. --max-output-buffer " + mebibytesAtLeast(2L * maxFrameBytes)
+          + "MiB)");
+    }
+  }
+
+  private static long mebibytesAtLeast(long bytes) {
+    return (bytes + MIB - 1) / MIB;
   }
 
   /**
@@ -80,54 +97,71 @@ public record MasterSettings(
     return maxUnauthenticated > 0 ? maxUnauthenticated : Math.max(1, maxConnections / 2);
   }
 
+  /**
+   * The most bytes one connection may have waiting in its output buffer before it is closed. By default the larger
+   * of 64 MiB and four frames: a client that reads has at most a frame or two in flight, and past 4 MiB the master
+   * stops reading its requests, so only a client that does not read at all while answers are pushed to it (the
+   * results of its SUBMITs, its waiting leases) comes near. Frames count with their size plus Netty's bookkeeping
+   * of about 100 bytes each, as in its water marks.
+   */
+  public long effectiveMaxOutputBufferBytes() {
+    return maxOutputBufferBytes > 0 ? maxOutputBufferBytes : Math.max(DEFAULT_MAX_OUTPUT_BUFFER_BYTES,
+        4L * maxFrameBytes);
+  }
+
   /** Loopback, the given port and key, default limits. */
   public static MasterSettings of(int port, AuthKey authKey) {
     return new MasterSettings("127.0.0.1", port, authKey, Wire.DEFAULT_MAX_FRAME_BYTES, Duration.ofSeconds(10),
-        10_000, 0, 64, 100_000, 0, PROTOCOL_MAX_LEASE_WAIT);
+        10_000, 0, 64, 100_000, 0, PROTOCOL_MAX_LEASE_WAIT, 0);
   }
 
   public MasterSettings withHost(String value) {
-    return new MasterSettings(value, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+    return new MasterSettings(value, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxFrameBytes(int value) {
     return new MasterSettings(host, port, authKey, value, handshakeTimeout, maxConnections, maxUnauthenticated,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withHandshakeTimeout(Duration value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, value, maxConnections, maxUnauthenticated,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxConnections(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, value, maxUnauthenticated,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxUnauthenticated(int value) {
     return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, value,
-        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait);
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxHandshakesPerAddress(int value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxUnauthenticated, value, maxPendingPerConnection, ioThreads, maxLeaseWait);
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        value, maxPendingPerConnection, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withIoThreads(int value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, value, maxLeaseWait);
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        maxHandshakesPerAddress, maxPendingPerConnection, value, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxPendingPerConnection(int value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxUnauthenticated, maxHandshakesPerAddress, value, ioThreads, maxLeaseWait);
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        maxHandshakesPerAddress, value, ioThreads, maxLeaseWait, maxOutputBufferBytes);
   }
 
   public MasterSettings withMaxLeaseWait(Duration value) {
-    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections,
-        maxUnauthenticated, maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, value);
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, value, maxOutputBufferBytes);
+  }
+
+  public MasterSettings withMaxOutputBufferBytes(long value) {
+    return new MasterSettings(host, port, authKey, maxFrameBytes, handshakeTimeout, maxConnections, maxUnauthenticated,
+        maxHandshakesPerAddress, maxPendingPerConnection, ioThreads, maxLeaseWait, value);
   }
 }

@@ -16,6 +16,7 @@ final class ServerContext {
       Duration.ofSeconds(1));
   /** Set by an orderly stop: no connection is read from again. */
   volatile boolean quiesced;
+  final OutputLimit.Shared outputLimit;
   final RateLimitedLog refusedLog = new RateLimitedLog(LoggerFactory.getLogger(ServerSession.class),
       Duration.ofSeconds(1));
 
@@ -26,6 +27,7 @@ final class ServerContext {
     this.connections = new ConnectionRegistry(settings.maxConnections(), settings.maxHandshakesPerAddress(),
         settings.effectiveMaxUnauthenticated());
     this.throttle = throttle;
+    this.outputLimit = new OutputLimit.Shared(settings.effectiveMaxOutputBufferBytes());
     this.handlers = new RequestHandlers(engine, settings.maxPendingPerConnection(), settings.maxFrameBytes(),
         settings.maxLeaseWait());
   }

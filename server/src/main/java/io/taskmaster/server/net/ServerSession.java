@@ -224,6 +224,15 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
     return clientName == null ? String.valueOf(peer) : clientName + " at " + peer;
   }
 
+  /**
+   * {@link OutputLimit} closes the connection: requests still to be decoded from what was read are not carried out.
+   * Returns the client as log lines name it.
+   */
+  String overflowed() {
+    state = State.CLOSING;
+    return describe();
+  }
+
   private void authenticated(ChannelHandlerContext ctx) {
     state = State.READY;
     endHandshake();

@@ -59,6 +59,17 @@ final class RawClient implements AutoCloseable {
     return new RawClient(socket, null);
   }
 
+  /**
+   * Connects with a small receive buffer, so that little of what the master sends can hide in this side's kernel: a
+   * client that never reads then backs up into the master's own buffers sooner.
+   */
+  static RawClient connectWithReceiveBuffer(int port, int receiveBufferBytes) throws IOException {
+    Socket socket = new Socket();
+    socket.setReceiveBufferSize(receiveBufferBytes); // before connecting, so that the window is agreed on it
+    socket.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
+    return new RawClient(socket, null);
+  }
+
   /** 127.0.0.{@code last}: on Linux all of 127.0.0.0/8 is loopback, so one test can play several client addresses. */
   static InetAddress loopback(int last) {
     try {
@@ -80,6 +91,11 @@ final class RawClient implements AutoCloseable {
   static RawClient connectChannel(int port) throws IOException {
     SocketChannel channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
     return new RawClient(channel.socket(), channel);
+  }
+
+  /** This end's address, as the master's log lines name the client. */
+  InetSocketAddress localAddress() {
+    return (InetSocketAddress) socket.getLocalSocketAddress();
   }
 
   SocketChannel channel() {
@@ -230,6 +246,25 @@ final class RawClient implements AutoCloseable {
         socket.setSoTimeout(READ_TIMEOUT_MILLIS);
       }
     }
+  }
+
+  /**
+   * Reads and drops whatever the master sent until it closes the connection (end of stream or reset); returns the
+   * bytes read. A master that keeps the connection open fails the test at the read timeout.
+   */
+  long readUntilClosed() throws IOException {
+    byte[] chunk = new byte[64 * 1024];
+    long total = 0;
+    try {
+      for (int n; (n = in.read(chunk)) != -1; ) {
+        total += n;
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("the master still holds the connection open after sending " + total + " bytes", e);
+    } catch (SocketException e) {
+      // reset by the master: it closed with our bytes still unread
+    }
+    return total;
   }
 
   @Override
