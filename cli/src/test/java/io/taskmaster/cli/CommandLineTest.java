@@ -242,6 +242,16 @@ class CommandLineTest {
   }
 
   @Test
+  void masterRefusesAnOutputBufferLimitBelowTwoFrames() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString(),
+        "--max-frame", "1MiB", "--max-output-buffer", "1MiB");
+
+    assertThat(master.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(master.stderr()).contains("at least two frames (2 x 1048576 bytes", "was 1048576 bytes",
+        "--max-output-buffer 2MiB");
+  }
+
+  @Test
   void insecureMasterWarnsLoudly() {
     JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--insecure");
 

@@ -74,6 +74,13 @@ public final class MasterCommand extends LoggedCommand {
           + "of --max-connections (default: ${DEFAULT-VALUE}).")
   int maxUnauthenticated;
 
+  @Option(names = "--max-output-buffer", paramLabel = "SIZE", defaultValue = "0", converter = ByteSize.Large.class,
+      description = "Bytes of answers one connection may have waiting for its client to read; a client that lets more "
+          + "pile up does not read its answers and is closed, as on any disconnect (its leases go back to their "
+          + "queues, the results of its tasks stay stored). At least twice --max-frame; 0 means the larger of 64MiB "
+          + "and 4 x --max-frame (default: ${DEFAULT-VALUE}).")
+  long maxOutputBuffer;
+
   @Option(names = "--lease-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
       description = "How long a leased task stays invisible unless its worker extends the lease (workers do so "
           + "while the task runs); then it goes to another worker (default: ${DEFAULT-VALUE}).")
@@ -190,7 +197,8 @@ public final class MasterCommand extends LoggedCommand {
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections)
-        .withMaxUnauthenticated(maxUnauthenticated).withIoThreads(ioThreads);
+        .withMaxUnauthenticated(maxUnauthenticated).withIoThreads(ioThreads)
+        .withMaxOutputBufferBytes(maxOutputBuffer);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);
     for (Map.Entry<String, String> entry : queueLeaseTimeouts.entrySet()) {
