@@ -320,7 +320,7 @@ final class ManagersSession extends ChannelInboundHandlerAdapter {
     if (handshakeTimer != null) {
       handshakeTimer.cancel(false);
     }
-    int returned = engine.disconnect(owner, "");
+    int returned = engine.disconnect(owner, "").size();
     if (returned > 0) {
       log.info("Python client {} disconnected holding {} item(s); they are in their queues again", peer, returned);
     }

@@ -526,11 +526,11 @@ public final class QueueEngine {
    * The owner went away (its connection dropped or its broker closed): its leases go back to the head of their
    * queues for other consumers, and its waits are dropped. {@code ownerName} (what the client called itself, or
    * empty) is the worker of each task's WorkerLost error, so that its producer can tell whose crash it was. Returns
-   * the number of leases returned.
+   * the ids of the tasks whose leases were returned, in the order they were leased.
    */
-  public int disconnect(long owner, String ownerName) {
+  public List<String> disconnect(long owner, String ownerName) {
     List<Runnable> effects = new ArrayList<>();
-    int returned = 0;
+    List<String> returned = new ArrayList<>();
     lock.lock();
     try {
       List<StoredTask> owned = new ArrayList<>();
@@ -542,7 +542,7 @@ public final class QueueEngine {
         }
       }
       owned.sort(Comparator.comparingLong(task -> task.leaseId));
-      returned = owned.size();
+      owned.forEach(task -> returned.add(task.message.id()));
       for (TaskQueue queue : queues.values()) {
         for (Iterator<LeaseWaiter> it = queue.waiters.iterator(); it.hasNext(); ) {
           LeaseWaiter waiter = it.next();

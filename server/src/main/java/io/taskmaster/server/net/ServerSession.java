@@ -275,9 +275,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
         endHandshake();
       }
       server.connections.closed();
-      int returned = server.engine.disconnect(owner, clientName == null ? "" : clientName);
-      if (returned > 0) {
-        log.info("client {} disconnected holding {} lease(s); the tasks are ready again", describe(), returned);
+      java.util.List<String> returned = server.engine.disconnect(owner, clientName == null ? "" : clientName);
+      if (!returned.isEmpty()) {
+        log.info("client {} disconnected holding {} lease(s); the tasks are ready again: {}", describe(),
+            returned.size(), io.taskmaster.broker.TaskIds.sample(returned));
       } else {
         log.debug("client {} disconnected", describe());
       }
