@@ -1,6 +1,7 @@
 package io.taskmaster.protocol.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.taskmaster.broker.CancelOutcome;
 import io.taskmaster.broker.DeadLetter;
 import io.taskmaster.broker.DeadLetters;
@@ -29,6 +30,8 @@ import java.util.Map;
  */
 public final class MessageCodec {
   private static final int NULL_LENGTH = -1;
+  /** The most UTF-8 bytes a {@code str} holds: its length is a u16. */
+  private static final int MAX_STRING_BYTES = 0xFFFF;
   private static final int SETTLE_ACK = 1;
   private static final int SETTLE_FAIL = 2;
   private static final int SETTLE_RELEASE = 3;
@@ -233,8 +236,9 @@ public final class MessageCodec {
     int lengthAt = out.writerIndex();
     out.writeShort(0);
     int written = out.writeCharSequence(value, StandardCharsets.UTF_8);
-    if (written > 0xFFFF) {
-      throw new IllegalArgumentException("string of " + written + " UTF-8 bytes is too long for the wire (max 65535)");
+    if (written > MAX_STRING_BYTES) {
+      throw new IllegalArgumentException("string of " + written + " UTF-8 bytes is too long for the wire (max "
+          + MAX_STRING_BYTES + ")");
     }
     out.setShort(lengthAt, written);
   }
@@ -488,6 +492,17 @@ public final class MessageCodec {
     requireReadable(in, length, "a string");
     String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
     in.skipBytes(length);
+    // Each byte that is not UTF-8 becomes U+FFFD, three bytes. A string of more than a third of the limit can so
+    // outgrow a str, and a master that stored it (a task's type, a header) could send it to no one: every LEASED and
+    // DEAD_LISTED carrying it would fail, and close the connection of whoever asked.
+    if (length > MAX_STRING_BYTES / 3) {
+      int utf8 = ByteBufUtil.utf8Bytes(value);
+      if (utf8 > MAX_STRING_BYTES) {
+        throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, "a string of " + length + " bytes is not valid "
+            + "UTF-8: with its bad bytes replaced by U+FFFD it takes " + utf8 + " bytes, more than a string may ("
+            + MAX_STRING_BYTES + "); send valid UTF-8");
+      }
+    }
     return value;
   }
 

@@ -545,6 +545,47 @@ class FrameCodecTest {
       assertThat(next.message()).isInstanceOf(Message.Ping.class);
     }
 
+    /** A PUT of one task whose type is {@code length} bytes that are not UTF-8. */
+    private byte[] putWithAnInvalidUtf8Type(int length) {
+      return rawFrame(Opcode.PUT.code(), 7, new Body().i32(1).string("t").string("q").i16(length)
+          .bytes(WireSamples.filled(length, 0xFF)).i16(0).i32(0).i8(0).i16(0).i64(0).i32(0).string("").build());
+    }
+
+    /**
+     * Bytes that are not UTF-8 read as U+FFFD, three bytes each. A task type of more than 21845 of them no longer
+     * fits a str, and a master that stored it could send the task to no worker: each LEASED failed to encode, and
+     * the master closed the connection of the worker that asked with INTERNAL (found by CommandFuzzTest). Such a
+     * string is refused on its own, and the stream goes on.
+     */
+    @Test
+    void aStringThatOutgrowsAStrOnceItsBadBytesAreReplacedIsRejected() {
+      EmbeddedChannel channel = serverSide(true);
+
+      channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),
+          putWithAnInvalidUtf8Type(0xFFFF / 3 + 1), frame(new Envelope(8, new Message.Ping())))));
+
+      Rejected rejected = channel.readInbound();
+      assertThat(rejected.requestId()).isEqualTo(7);
+      assertThat(rejected.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+      assertThat(rejected.message()).contains("21846 bytes is not valid UTF-8").contains("65538 bytes");
+      Envelope next = channel.readInbound();
+      assertThat(next.message()).isInstanceOf(Message.Ping.class);
+    }
+
+    /** Up to the bound the replaced type is kept, and the task can be encoded again (a LEASED carries it). */
+    @Test
+    void aStringOfInvalidUtf8ThatStillFitsAStrIsKept() {
+      EmbeddedChannel channel = serverSide(true);
+
+      channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),
+          putWithAnInvalidUtf8Type(0xFFFF / 3))));
+
+      Envelope put = channel.readInbound();
+      String type = ((Message.Put) put.message()).tasks().get(0).type();
+      assertThat(type).isEqualTo("\uFFFD".repeat(0xFFFF / 3));
+      assertThat(frame(put)).hasSize(putWithAnInvalidUtf8Type(0xFFFF / 3).length + 2 * (0xFFFF / 3));
+    }
+
     @Test
     void framesBeforeTheBadOneAreDeliveredAndNothingAfterIt() {
       EmbeddedChannel channel = serverSide(true);
