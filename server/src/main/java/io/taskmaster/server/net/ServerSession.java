@@ -58,6 +58,13 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
   /** The verdict on this connection's AUTH is held back; its slot stays taken until the verdict is due. */
   private boolean verdictHeld;
   private ScheduledFuture<?> handshakeTimer;
+  /**
+   * Requests read while the connection could not be written to (its client reads its answers slower than they come),
+   * handled in order once it can: reading stops then, but one read may hold many requests, and answering them all at
+   * once (a reconnected producer's AWAIT_RESULTs for many large results, say) could pass the output limit of a client
+   * that does read. Event loop only.
+   */
+  private final java.util.ArrayDeque<Object> heldRequests = new java.util.ArrayDeque<>();
   /** Set when the connection becomes active, before any request can be read. */
   Outbox outbox;
   /** Waiting lease and result requests, touched from engine callbacks on other threads. */
@@ -123,6 +130,14 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (state == State.READY && (!heldRequests.isEmpty() || !ctx.channel().isWritable())) {
+      heldRequests.add(msg);
+      return;
+    }
+    dispatch(ctx, msg);
+  }
+
+  private void dispatch(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof Rejected rejected) {
       if (state == State.CLOSING) {
         return;
@@ -200,7 +215,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
 
   /** Whether requests may be read now: not while a verdict is held or the connection closes, nor after a quiesce. */
   private boolean readable(ChannelHandlerContext ctx) {
-    return ctx.channel().isWritable() && (state == State.AWAIT_AUTH || state == State.READY) && !server.quiesced;
+    return ctx.channel().isWritable() && heldRequests.isEmpty() && (state == State.AWAIT_AUTH || state == State.READY)
+        && !server.quiesced;
   }
 
   @Override
@@ -260,7 +276,16 @@ final class ServerSession extends ChannelInboundHandlerAdapter implements Newcom
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // Backpressure: a client that does not read its responses stops being read from, so neither its requests nor
-    // its pending responses can grow without bound.
+    // its pending responses can grow without bound; the requests it sent before are answered as it reads.
+    if (state == State.READY && !heldRequests.isEmpty() && ctx.channel().isWritable()) {
+      while (state == State.READY && !heldRequests.isEmpty() && ctx.channel().isWritable()) {
+        dispatch(ctx, heldRequests.poll());
+      }
+      outbox.readComplete(leasesWaiting.get() > 0); // the end of a burst, as after a read
+    }
+    if (state != State.READY) {
+      heldRequests.clear(); // closing: what was held is not carried out
+    }
     ctx.channel().config().setAutoRead(readable(ctx));
     ctx.fireChannelWritabilityChanged();
   }

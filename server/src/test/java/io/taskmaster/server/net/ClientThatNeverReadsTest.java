@@ -161,6 +161,52 @@ class ClientThatNeverReadsTest {
     assertThat(get(after.results().get(0)).value()).asString(StandardCharsets.UTF_8).isEqualTo("\"again\"");
   }
 
+  /**
+   * A client that does read, only later than the master answers: a producer reconnecting after a blip asks for many
+   * large results at once (one write of AWAIT_RESULTs, as the reference client re-sends them). The master answers
+   * them as the client reads instead of all in the burst it read them in, which would pass the output limit and close
+   * the connection, again at every reconnect. All results arrive; nothing is closed.
+   */
+  @Test
+  void manyRequestsReadInOneBurstAreAnsweredAsTheClientReadsNotAllAtOnce() throws Exception {
+    long limit = 8 * 1024 * 1024; // above the 4 MiB where reading stops
+    int results = 60; // 60 MiB of results, asked for in one write: a single read of the master holds dozens
+    byte[] megabyte = bigResult(900 * 1024); // RawClient reads frames up to 1 MiB
+    MasterServer server = start(MasterSettings.of(0, KEY).withMaxFrameBytes(2 * 1024 * 1024)
+        .withMaxOutputBufferBytes(limit));
+    RemoteBroker worker = client(server);
+    RemoteBroker producer = client(server);
+    List<TaskMessage> tasks = new ArrayList<>();
+    for (int i = 0; i < results; i++) {
+      tasks.add(task("stored-" + i, "work"));
+    }
+    get(producer.put(tasks));
+    for (int i = 0; i < results; i++) {
+      settleOne(worker, "work", megabyte);
+    }
+
+    RawClient late = RawClient.connectWithReceiveBuffer(server.port(), 8 * 1024);
+    closeAfter.add(late);
+    late.authenticate(KEY);
+    java.io.ByteArrayOutputStream awaits = new java.io.ByteArrayOutputStream();
+    for (int i = 0; i < results; i++) {
+      awaits.writeBytes(RawClient.frame(new Envelope(i + 1, new Message.AwaitResult("stored-" + i))));
+    }
+    late.write(awaits.toByteArray()); // one burst of requests, then no reading until the master stalls
+    // Once megabytes wait in the master, the kernel's buffers on the way are full: it is up to the master now.
+    // (Without holding requests back, it answered all it had read at once, past the limit, and closed.)
+    await("answers pile up in the master").atMost(Duration.ofSeconds(TIMEOUT_SECONDS))
+        .until(() -> server.largestOutputBuffer() >= 2 * 1024 * 1024 || server.closedForNotReading() > 0);
+
+    for (int i = 0; i < results; i++) {
+      Message.Result result = late.read(Message.Result.class);
+      assertThat(result.result().value()).as("result %d", i).isEqualTo(megabyte);
+    }
+    assertThat(server.closedForNotReading()).as("connections closed at the limit").isZero();
+    assertThat(server.largestOutputBuffer()).isLessThanOrEqualTo(limit);
+    get(producer.ping());
+  }
+
   /** About 64 KiB of whole frames of {@code message}, with request ids counting up. */
   private static byte[] frames(Message message) {
     java.io.ByteArrayOutputStream chunk = new java.io.ByteArrayOutputStream();
