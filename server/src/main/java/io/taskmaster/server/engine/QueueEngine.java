@@ -105,6 +105,11 @@ public final class QueueEngine {
     TaskQueue(Duration visibilityTimeout) {
       this.visibilityNanos = visibilityTimeout.toNanos();
     }
+
+    /** Holds nothing: it can be forgotten, and made again from the settings on next use. */
+    boolean idle() {
+      return ready.isEmpty() && waiters.isEmpty() && dead.isEmpty();
+    }
   }
 
   /** Tasks waiting for their start time or the end of a retry backoff, earliest first. */
@@ -292,6 +297,8 @@ public final class QueueEngine {
       if (deliveries.isEmpty() && wait) {
         waiter = new LeaseWaiter(owner, queueName, max, maxBytes, callback);
         queue.waiters.addLast(waiter);
+      } else {
+        forgetIfIdle(queueName, queue);
       }
     } finally {
       lock.unlock();
@@ -313,6 +320,7 @@ public final class QueueEngine {
       TaskQueue queue = queues.get(waiter.queue);
       if (queue != null) {
         queue.waiters.remove(waiter);
+        forgetIfIdle(waiter.queue, queue);
       }
     } finally {
       lock.unlock();
@@ -557,6 +565,7 @@ public final class QueueEngine {
       resultWaiters.values().removeIf(List::isEmpty);
       returnLost(owned, TaskError.of("io.taskmaster.WorkerLost", "the worker's connection closed before it settled "
           + "the task", ownerName), ticker.nanos(), effects);
+      queues.values().removeIf(TaskQueue::idle);
     } finally {
       lock.unlock();
     }
@@ -594,6 +603,7 @@ public final class QueueEngine {
         log.append(new EngineChange.Returned(task.message.id(), task.deliveries, null, 0));
       }
       returnToHead(returned, effects);
+      queues.values().removeIf(TaskQueue::idle);
     } finally {
       lock.unlock();
     }
@@ -992,6 +1002,7 @@ public final class QueueEngine {
         taskBytes -= deadSize(dead);
       });
       queue.dead.clear();
+      forgetIfIdle(queueName, queue);
       return purged;
     } finally {
       lock.unlock();
@@ -1049,6 +1060,16 @@ public final class QueueEngine {
 
   private TaskQueue queue(String name) {
     return queues.computeIfAbsent(name, n -> new TaskQueue(settings.visibilityTimeout(n)));
+  }
+
+  /**
+   * Drops a queue that holds nothing, so that the names clients merely asked about (a LEASE on every name a client
+   * can think of) take no memory; leased and delayed tasks find their queue again by name.
+   */
+  private void forgetIfIdle(String name, TaskQueue queue) {
+    if (queue.idle()) {
+      queues.remove(name, queue);
+    }
   }
 
   /** Hands ready tasks to waiting consumers, oldest waiter first. */

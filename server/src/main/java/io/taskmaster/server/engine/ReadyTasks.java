@@ -13,27 +13,31 @@ final class ReadyTasks {
   private final ArrayDeque<StoredTask>[] byPriority = new ArrayDeque[TaskOptions.MAX_PRIORITY + 1];
   private int size;
 
-  ReadyTasks() {
-    for (int i = 0; i < byPriority.length; i++) {
-      byPriority[i] = new ArrayDeque<>();
+  /** Made on first use: most queues use one priority, and a queue that holds nothing is dropped and made again. */
+  private ArrayDeque<StoredTask> at(int priority) {
+    ArrayDeque<StoredTask> tasks = byPriority[priority];
+    if (tasks == null) {
+      tasks = new ArrayDeque<>();
+      byPriority[priority] = tasks;
     }
+    return tasks;
   }
 
   /** Behind the tasks of its priority: a new or retried task. */
   void addLast(StoredTask task) {
-    byPriority[task.message.options().priority()].addLast(task);
+    at(task.message.options().priority()).addLast(task);
     size++;
   }
 
   /** Ahead of the tasks of its priority: a task given back or lost before it could run. */
   void addFirst(StoredTask task) {
-    byPriority[task.message.options().priority()].addFirst(task);
+    at(task.message.options().priority()).addFirst(task);
     size++;
   }
 
   StoredTask peekFirst() {
     for (int i = byPriority.length - 1; i >= 0; i--) {
-      if (!byPriority[i].isEmpty()) {
+      if (byPriority[i] != null && !byPriority[i].isEmpty()) {
         return byPriority[i].peekFirst();
       }
     }
@@ -42,7 +46,7 @@ final class ReadyTasks {
 
   StoredTask pollFirst() {
     for (int i = byPriority.length - 1; i >= 0; i--) {
-      if (!byPriority[i].isEmpty()) {
+      if (byPriority[i] != null && !byPriority[i].isEmpty()) {
         size--;
         return byPriority[i].pollFirst();
       }
@@ -52,7 +56,8 @@ final class ReadyTasks {
 
   /** Takes a task out wherever it stands (a cancellation); O(n) in its priority. */
   boolean remove(StoredTask task) {
-    boolean removed = byPriority[task.message.options().priority()].remove(task);
+    ArrayDeque<StoredTask> tasks = byPriority[task.message.options().priority()];
+    boolean removed = tasks != null && tasks.remove(task);
     if (removed) {
       size--;
     }
@@ -62,7 +67,9 @@ final class ReadyTasks {
   /** Visits the tasks in the order they would be served. */
   void forEach(java.util.function.Consumer<StoredTask> action) {
     for (int i = byPriority.length - 1; i >= 0; i--) {
-      byPriority[i].forEach(action);
+      if (byPriority[i] != null) {
+        byPriority[i].forEach(action);
+      }
     }
   }
 
