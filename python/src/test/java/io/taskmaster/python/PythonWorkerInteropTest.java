@@ -68,7 +68,7 @@ class PythonWorkerInteropTest {
 
   @ParameterizedTest(name = "Python {0}")
   @MethodSource("io.taskmaster.testkit.Pythons#versions")
-  void theTutorialWorkerServesATaskmasterQueue(String version) {
+  void theTutorialWorkerServesATaskmasterQueue(String version) throws InterruptedException {
     Path python = Pythons.require(version);
     Random random = new Random(version.hashCode());
     Set<String> expected = new HashSet<>();
@@ -112,7 +112,7 @@ class PythonWorkerInteropTest {
   }
 
   @Test
-  void whatAPythonProducerPutsJavaReadsAsJson() {
+  void whatAPythonProducerPutsJavaReadsAsJson() throws InterruptedException {
     Path python = Pythons.require("3.13");
 
     PythonProcess producer = PythonProcess.run(python, Pythons.script("producer.py"), listener.port(), KEY);
@@ -152,7 +152,7 @@ class PythonWorkerInteropTest {
   }
 
   @Test
-  void manyPythonWorkersAtOnceShareTheQueue() {
+  void manyPythonWorkersAtOnceShareTheQueue() throws InterruptedException {
     Path python = Pythons.require("3.13");
     int tasks = 200;
     Set<String> expected = new HashSet<>();

@@ -32,8 +32,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -389,7 +391,7 @@ public abstract class BrokerContractTest {
   }
 
   @Test
-  void rawQueueTakesWithTimeout() {
+  void rawQueueTakesWithTimeout() throws InterruptedException {
     RawQueue raw = new RawQueue(broker(), queue);
     raw.putJson(Map.of("n", 7));
 
@@ -399,6 +401,38 @@ public abstract class BrokerContractTest {
     assertThatThrownBy(() -> raw.takeOrThrow(SHORT_WAIT))
         .isInstanceOf(QueueEmptyException.class)
         .hasMessageContaining(queue).hasMessageContaining("200 ms");
+  }
+
+  @Test
+  void anInterruptedTakeEndsAtOnceAndTakesNothing() throws Exception {
+    RawQueue raw = new RawQueue(broker(), queue);
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    Thread taker = new Thread(() -> {
+      try {
+        ended.complete(new AssertionError("took " + raw.take(Duration.ofMinutes(5))));
+      } catch (Throwable e) {
+        ended.complete(e);
+      }
+    }, "taker");
+    taker.start();
+    Awaitility.await().until(() -> waitsForItsLease(taker));
+
+    taker.interrupt();
+    assertThat(ended.get(10, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+    raw.putJson("after the interrupt");
+    assertThat(raw.takeJson(Duration.ofSeconds(10), String.class))
+        .as("the item is not kept by the take that was interrupted").contains("after the interrupt");
+  }
+
+  /** Whether {@code thread} is inside a RawQueue take, waiting on the future of its lease request. */
+  private static boolean waitsForItsLease(Thread thread) {
+    StackTraceElement[] stack = thread.getStackTrace();
+    for (int i = 1; i < stack.length; i++) {
+      if (stack[i].getClassName().equals(RawQueue.class.getName()) && stack[i - 1].getMethodName().equals("get")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Test

@@ -121,9 +121,19 @@ public final class EmbeddedBroker implements Broker {
     }
     try {
       boolean waits = !wait.isZero() && !wait.isNegative();
-      LeaseWaiter waiter = engine.lease(owner, queue, max, waits, future::complete);
+      LeaseWaiter waiter = engine.lease(owner, queue, max, waits, deliveries -> {
+        if (!future.complete(deliveries) && !deliveries.isEmpty()) {
+          // Its caller cancelled it (an interrupted take): the tasks go back now, not when their leases run out.
+          settle(deliveries.stream().map(delivery -> Settlement.release(delivery.leaseId())).toList());
+        }
+      });
       if (waiter != null) {
         TIMER.schedule(() -> engine.cancel(waiter), wait.toNanos(), TimeUnit.NANOSECONDS);
+        future.whenComplete((deliveries, error) -> {
+          if (future.isCancelled()) {
+            engine.cancel(waiter);
+          }
+        });
       }
     } catch (EngineException e) {
       future.completeExceptionally(translate(e));

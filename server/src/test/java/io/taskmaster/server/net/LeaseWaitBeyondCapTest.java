@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,7 @@ class LeaseWaitBeyondCapTest {
         RawClient witness = RawClient.connect(master.port())) {
       witness.authenticate(KEY);
       RawQueue queue = new RawQueue(consumer, "later");
-      CompletableFuture<Optional<byte[]>> taken = CompletableFuture.supplyAsync(() -> queue.take(LONG_WAIT), takers);
+      Future<Optional<byte[]>> taken = takers.submit(() -> queue.take(LONG_WAIT));
       await().atMost(Duration.ofSeconds(TIMEOUT_SECONDS))
           .until(() -> master.engine().stats().waitingConsumers() == 1);
 
