@@ -8,7 +8,6 @@ import static io.taskmaster.protocol.wire.WireSamples.rawFrame;
 import static io.taskmaster.protocol.wire.WireSamples.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -142,6 +141,14 @@ class FrameCodecTest {
     List<Envelope> envelopes = WireSamples.envelopes();
     return IntStream.range(0, envelopes.size()).mapToObj(i -> Arguments.of(
         org.junit.jupiter.api.Named.of(envelopes.get(i).message().opcode() + " #" + i, envelopes.get(i))));
+  }
+
+  /** The samples that have a body to cut (PING and PONG have none). */
+  static Stream<Arguments> envelopesWithABody() {
+    return envelopes().filter(arguments -> {
+      Envelope envelope = (Envelope) ((org.junit.jupiter.api.Named<?>) arguments.get()[0]).getPayload();
+      return frame(envelope).length > 4 + Wire.FRAME_HEADER_BYTES;
+    });
   }
 
   // -- round trips -------------------------------------------------------------------------------------------
@@ -372,11 +379,10 @@ class FrameCodecTest {
      * ends after its proof, which is how masters from before its frame limit field write it.
      */
     @ParameterizedTest
-    @MethodSource("io.taskmaster.protocol.wire.FrameCodecTest#envelopes")
+    @MethodSource("io.taskmaster.protocol.wire.FrameCodecTest#envelopesWithABody")
     void everyTruncatedBodyIsMalformed(Envelope envelope) {
       byte[] whole = frame(envelope);
       int bodyLength = whole.length - 4 - Wire.FRAME_HEADER_BYTES;
-      assumeThat(bodyLength).as("PING and PONG have no body to cut").isPositive();
 
       for (int cut = 0; cut < bodyLength; cut++) {
         if (envelope.message() instanceof Message.AuthOk && cut == Handshake.PROOF_BYTES) {
