@@ -37,7 +37,7 @@ public final class TutorialPair {
   }
 
   /** Puts 10 tasks and returns the 10 results (waiting up to 10 s for each, as the note does). */
-  public static List<String> master(String uri, AuthKey key) {
+  public static List<String> master(String uri, AuthKey key) throws InterruptedException {
     try (Taskmaster tm = Taskmaster.connect(uri, key)) {
       RawQueue task = tm.queue("tasks");
       RawQueue result = tm.queue("results");
@@ -57,7 +57,7 @@ public final class TutorialPair {
   }
 
   /** Takes up to {@code count} tasks, 1 s each at most, and answers them; returns what it printed. */
-  public static List<String> worker(String uri, AuthKey key, int count) {
+  public static List<String> worker(String uri, AuthKey key, int count) throws InterruptedException {
     List<String> printed = new ArrayList<>();
     try (Taskmaster tm = Taskmaster.connect(uri, key)) {
       RawQueue task = tm.queue("tasks");

@@ -22,13 +22,13 @@ public final class WordPipeline {
 
   private WordPipeline() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws InterruptedException {
     System.out.println(count("embedded:pipeline", List.of("the quick brown fox", "jumps over the lazy dog",
         "the end")));
   }
 
   /** Word counts of {@code lines}, through two stages on the broker at {@code uri}. */
-  public static Map<String, Integer> count(String uri, List<String> lines) {
+  public static Map<String, Integer> count(String uri, List<String> lines) throws InterruptedException {
     try (Taskmaster tm = Taskmaster.connect(uri)) {
       RawQueue words = tm.queue("words");
       try (Worker stage1 = tm.worker().queue("lines").concurrency(2).handle(SPLIT, line -> {

@@ -8,7 +8,9 @@ import io.taskmaster.server.master.Master;
 import io.taskmaster.server.net.MasterSettings;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /** Every example runs, on small inputs, and gives the right answer. */
@@ -32,21 +34,23 @@ class ExamplesTest {
   }
 
   @Test
-  void thePipelineCountsWordsThroughTwoQueues() {
+  void thePipelineCountsWordsThroughTwoQueues() throws InterruptedException {
     Map<String, Integer> counts = WordPipeline.count("embedded:pipeline-test", List.of("the quick brown fox",
         "jumps over the lazy dog", "The end"));
     assertThat(counts).containsEntry("the", 3).containsEntry("fox", 1).containsEntry("end", 1).hasSize(9);
   }
 
   @Test
-  void theTutorialPairRunsOverTheNetwork() {
+  void theTutorialPairRunsOverTheNetwork() throws Exception {
     AuthKey key = AuthKey.of("tutorial-pair-key-0123456789abcdef");
+    ExecutorService workerThread = Executors.newSingleThreadExecutor();
     try (Master master = Master.start(MasterSettings.of(0, key))) {
-      CompletableFuture<List<String>> worker = CompletableFuture.supplyAsync(
-          () -> TutorialPair.worker(master.uri(), key, 11));
+      Future<List<String>> worker = workerThread.submit(() -> TutorialPair.worker(master.uri(), key, 11));
       List<String> results = TutorialPair.master(master.uri(), key);
       assertThat(results).hasSize(10).allSatisfy(line -> assertThat(line).matches("Result: (\\d+) \\* \\1 = \\d+"));
-      assertThat(worker.join()).contains("task queue is empty.", "worker exit.");
+      assertThat(worker.get()).contains("task queue is empty.", "worker exit.");
+    } finally {
+      workerThread.shutdownNow();
     }
   }
 }
