@@ -514,6 +514,14 @@ public final class MessageCodec {
     requireReadable(in, length, "a text");
     String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
     in.skipBytes(length);
+    // A text has no bound of its own but the frame's, so one that grows as its bad bytes become U+FFFD (three bytes
+    // each) makes what the master sends on larger than the frame it came in: 60,000 bad bytes of a task's error in
+    // a SETTLE under a 64 KiB limit went on as a RESULT of 180,064 bytes, and the producer lost its connection.
+    int utf8 = ByteBufUtil.utf8Bytes(value);
+    if (utf8 > length) {
+      throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, "a text of " + length + " bytes is not valid UTF-8: "
+          + "with its bad bytes replaced by U+FFFD it takes " + utf8 + " bytes; send valid UTF-8");
+    }
     return value;
   }
 

@@ -13,6 +13,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.taskmaster.broker.Delivery;
+import io.taskmaster.broker.Settlement;
 import io.taskmaster.broker.TaskMessage;
 import io.taskmaster.protocol.auth.Handshake;
 import io.taskmaster.protocol.message.Envelope;
@@ -21,6 +22,7 @@ import io.taskmaster.protocol.message.Message;
 import io.taskmaster.protocol.message.Opcode;
 import io.taskmaster.protocol.wire.WireSamples.Body;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -590,6 +592,44 @@ class FrameCodecTest {
       String type = ((Message.Put) put.message()).tasks().get(0).type();
       assertThat(type).isEqualTo("\uFFFD".repeat(0xFFFF / 3));
       assertThat(frame(put)).hasSize(putWithAnInvalidUtf8Type(0xFFFF / 3).length + 2 * (0xFFFF / 3));
+    }
+
+    /** A SETTLE failing lease 1 with an error message of {@code message}'s bytes, as they are. */
+    private byte[] settleFailureWithMessage(byte[] message) {
+      return rawFrame(Opcode.SETTLE.code(), 7, new Body().i32(1).i64(1).i8(2).string("E").i32(message.length)
+          .bytes(message).i32(0).string("w").build());
+    }
+
+    /**
+     * A text has no bound but its frame's, so one that grows as its bad bytes are replaced would make the frame the
+     * master sends on (the RESULT carrying a task's error) larger than the one it came in (InvalidUtf8TextTest).
+     */
+    @Test
+    void aTextThatGrowsOnceItsBadBytesAreReplacedIsRejected() {
+      EmbeddedChannel channel = serverSide(true);
+
+      channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),
+          settleFailureWithMessage(new byte[] {'o', 'k', (byte) 0xFF}), frame(new Envelope(8, new Message.Ping())))));
+
+      Rejected rejected = channel.readInbound();
+      assertThat(rejected.requestId()).isEqualTo(7);
+      assertThat(rejected.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+      assertThat(rejected.message()).contains("a text of 3 bytes is not valid UTF-8").contains("takes 5 bytes");
+      Envelope next = channel.readInbound();
+      assertThat(next.message()).isInstanceOf(Message.Ping.class);
+    }
+
+    @Test
+    void aTextOfValidUtf8IsKeptAsSent() {
+      EmbeddedChannel channel = serverSide(true);
+      String message = "d\u00e9j\u00e0 vu \u221e \ud83d\ude00";
+
+      channel.writeInbound(Unpooled.wrappedBuffer(concat(preface(Wire.VERSION),
+          settleFailureWithMessage(message.getBytes(StandardCharsets.UTF_8)))));
+
+      Envelope settle = channel.readInbound();
+      Settlement.Fail fail = (Settlement.Fail) ((Message.Settle) settle.message()).settlements().get(0);
+      assertThat(fail.error().message()).isEqualTo(message);
     }
 
     @Test
