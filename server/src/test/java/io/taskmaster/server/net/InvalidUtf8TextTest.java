@@ -64,11 +64,8 @@ class InvalidUtf8TextTest {
 
   @Test
   void aFailureWhoseTextGrowsWhenDecodedIsRefusedAndTheTaskCanStillBeSettled() throws Exception {
-    Submission submitted = producer.submit(List.of(new TaskMessage("t-1", "tasks", "square", Map.of(),
-        "7".getBytes(StandardCharsets.UTF_8), ONE_ATTEMPT)));
-    submitted.accepted().get();
-    worker.send(1, new Message.Lease("tasks", 1, 5_000));
-    Delivery delivery = ((Message.Leased) worker.readFrame().message()).deliveries().get(0);
+    Submission submitted = submitOne("t-1");
+    Delivery delivery = leaseOne();
 
     // 60,000 bytes of 0xFF fit the 64 KiB frame; as U+FFFD they would take 180,000, more than the producer reads.
     worker.write(settleFailure(2, delivery.leaseId(), filled(60_000, 0xFF)));
@@ -89,17 +86,27 @@ class InvalidUtf8TextTest {
 
   @Test
   void aShortFailureTextOfValidUtf8IsKeptAsSent() throws Exception {
-    Submission submitted = producer.submit(List.of(new TaskMessage("t-2", "tasks", "square", Map.of(),
-        "7".getBytes(StandardCharsets.UTF_8), ONE_ATTEMPT)));
-    submitted.accepted().get();
-    worker.send(1, new Message.Lease("tasks", 1, 5_000));
-    Delivery delivery = ((Message.Leased) worker.readFrame().message()).deliveries().get(0);
+    Submission submitted = submitOne("t-2");
+    Delivery delivery = leaseOne();
 
     worker.write(settleFailure(2, delivery.leaseId(), "ça déborde: ∞".getBytes(StandardCharsets.UTF_8)));
 
     assertThat(worker.readFrame().message()).isInstanceOf(Message.Settled.class);
     TaskResult result = submitted.results().get(0).get(WAIT.toSeconds(), TimeUnit.SECONDS);
     assertThat(result.error().message()).isEqualTo("ça déborde: ∞");
+  }
+
+  private Submission submitOne(String taskId) throws Exception {
+    Submission submitted = producer.submit(List.of(new TaskMessage(taskId, "tasks", "square", Map.of(),
+        "7".getBytes(StandardCharsets.UTF_8), ONE_ATTEMPT)));
+    submitted.accepted().get();
+    return submitted;
+  }
+
+  /** The raw worker leases the task. */
+  private Delivery leaseOne() throws IOException {
+    worker.send(1, new Message.Lease("tasks", 1, 5_000));
+    return ((Message.Leased) worker.readFrame().message()).deliveries().get(0);
   }
 
   /** A SETTLE frame failing one lease, its error message given as raw bytes (protocol.md 3.4, 7.3). */
