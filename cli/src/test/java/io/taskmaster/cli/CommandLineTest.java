@@ -252,6 +252,16 @@ class CommandLineTest {
   }
 
   @Test
+  void masterRefusesAHandshakeLimitPerAddressBelowOne() {
+    JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--authkey-file", keyFile.toString(),
+        "--max-handshakes-per-address", "0");
+
+    assertThat(master.awaitExit(START)).isEqualTo(ExitCodes.USAGE);
+    assertThat(master.stderr()).contains("the limit on handshakes per address must be at least 1, was 0",
+        "--max-handshakes-per-address 64");
+  }
+
+  @Test
   void insecureMasterWarnsLoudly() {
     JavaProcess master = taskmaster(Map.of(), "master", "--port", "0", "--insecure");
 

@@ -74,6 +74,13 @@ public final class MasterCommand extends LoggedCommand {
           + "of --max-connections (default: ${DEFAULT-VALUE}).")
   int maxUnauthenticated;
 
+  @Option(names = "--max-handshakes-per-address", paramLabel = "N", defaultValue = "64",
+      description = "Connections from one address that may be authenticating at once, counting wrong keys whose "
+          + "verdict is still held back (2 s): this bounds key guessing to N/2 attempts a second per address. Raise "
+          + "it when more workers than this share one address (a NAT, one big machine) and reconnect together after "
+          + "a master restart; the others retry with backoff (default: ${DEFAULT-VALUE}).")
+  int maxHandshakesPerAddress;
+
   @Option(names = "--max-output-buffer", paramLabel = "SIZE", defaultValue = "0", converter = ByteSize.Large.class,
       description = "Bytes of answers one connection may have waiting for its client to read; a client that lets more "
           + "pile up does not read its answers and is closed, as on any disconnect (its leases go back to their "
@@ -197,7 +204,8 @@ public final class MasterCommand extends LoggedCommand {
     }
     MasterSettings settings = MasterSettings.of(port, authKey).withHost(host).withMaxFrameBytes(maxFrame)
         .withHandshakeTimeout(handshakeTimeout).withMaxConnections(maxConnections)
-        .withMaxUnauthenticated(maxUnauthenticated).withIoThreads(ioThreads)
+        .withMaxUnauthenticated(maxUnauthenticated).withMaxHandshakesPerAddress(maxHandshakesPerAddress)
+        .withIoThreads(ioThreads)
         .withMaxOutputBufferBytes(maxOutputBuffer);
     EngineSettings delivery = EngineSettings.defaults().withVisibilityTimeout(leaseTimeout)
         .withMaxAttempts(maxAttempts).withRetryBackoff(retryBackoff, maxRetryBackoff);

@@ -55,8 +55,21 @@ public record MasterSettings(
     if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
       throw new IllegalArgumentException("the handshake timeout must be positive, was " + handshakeTimeout);
     }
-    if (maxConnections < 1 || maxHandshakesPerAddress < 1 || maxPendingPerConnection < 1 || ioThreads < 0) {
-      throw new IllegalArgumentException("connection limits must be at least 1");
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("the connection limit must be at least 1, was " + maxConnections
+          + " (e.g. --max-connections 10000)");
+    }
+    if (maxHandshakesPerAddress < 1) {
+      throw new IllegalArgumentException("the limit on handshakes per address must be at least 1, was "
+          + maxHandshakesPerAddress + " (e.g. --max-handshakes-per-address 64)");
+    }
+    if (maxPendingPerConnection < 1) {
+      throw new IllegalArgumentException("the limit on requests waiting per connection must be at least 1, was "
+          + maxPendingPerConnection);
+    }
+    if (ioThreads < 0) {
+      throw new IllegalArgumentException("the number of IO threads must be 0 (a default) or more, was " + ioThreads
+          + " (e.g. --io-threads 1)");
     }
     if (maxUnauthenticated < 0 || maxUnauthenticated > maxConnections) {
       throw new IllegalArgumentException("the limit on unauthenticated connections must be between 1 and the "
