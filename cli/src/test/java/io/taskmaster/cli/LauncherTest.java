@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -88,6 +89,38 @@ class LauncherTest {
         .contains("set JAVA_HOME to a JDK 17 or newer").doesNotContain("building (first run");
   }
 
+  /**
+   * Maven rewrites a built jar in place (same inode), under any JVM still running from it: a master started before
+   * a rebuild would then fail to load its next class. The launcher runs a copy instead, refreshed by renaming a new
+   * copy into place once the built jar is newer, so that a file a JVM holds open never changes.
+   */
+  @Test
+  void theLauncherRunsACopyOfTheBuiltJarThatARebuildDoesNotRewrite() throws Exception {
+    Path jdk = fakeJdk("openjdk version \"17.0.15\" 2025-04-15");
+    Path built = dir.resolve("cli/target/taskmaster.jar");
+    Files.writeString(built, "build 1");
+
+    Path firstCopy = Path.of(classpathOf(run(jdk, "--version")));
+    assertThat(firstCopy).isNotEqualTo(built).hasContent("build 1");
+    try (var runningJvm = Files.newBufferedReader(firstCopy)) {
+      Files.writeString(built, "build 2"); // a rebuild, in place
+      Files.setLastModifiedTime(built, FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+
+      Path secondCopy = Path.of(classpathOf(run(jdk, "--version")));
+
+      assertThat(secondCopy).hasContent("build 2");
+      assertThat(runningJvm.readLine()).as("what the running JVM reads").isEqualTo("build 1");
+    }
+    assertThat(classpathOf(run(jdk, "bench", "--help"))).endsWith("taskmaster-bench.jar")
+        .doesNotContain("bench/target");
+  }
+
+  private static String classpathOf(Result run) {
+    assertThat(run.exitCode).as(run.stderr).isZero();
+    return run.stdout.lines().filter(line -> line.startsWith("classpath ")).findFirst().orElseThrow()
+        .substring("classpath ".length());
+  }
+
   /** A JDK whose java prints the given lines for -version and otherwise says what it was asked to run. */
   private Path fakeJdk(String... versionLines) throws IOException {
     Path jdk = dir.resolve("jdk");
@@ -96,7 +129,7 @@ class LauncherTest {
     for (String line : versionLines) {
       script.append("  echo '").append(line).append("' >&2\n");
     }
-    script.append("  exit 0\nfi\nshift 2 # -cp JAR\necho \"ran $*\"\n");
+    script.append("  exit 0\nfi\necho \"classpath $2\"\nshift 2 # -cp JAR\necho \"ran $*\"\n");
     Path java = jdk.resolve("bin/java");
     Files.writeString(java, script.toString());
     executable(java);
