@@ -121,7 +121,7 @@ final class ReadTurns {
    * at once if a request waits for its answer, else after the hand-back, woken only from a long nap.
    */
   private void handOn() {
-    if (wakeWaiters(true)) {
+    if (wakeWaiters(true) == Woken.ONE_TO_READ) {
       return; // that caller takes the turn, or leaves and hands it on in turn
     }
     if (answersAwaited.getAsBoolean()) {
@@ -159,12 +159,18 @@ final class ReadTurns {
     return holder.compareAndSet(null, reader);
   }
 
-  /** On the reader thread, after a read: leaves the turn, to a waiting caller first. */
+  /**
+   * On the reader thread, after a read: leaves the turn, to a waiting caller first. It also steps back for the
+   * hand-back after it answered a caller, unless another request waits for its answer: that caller is likely to ask
+   * again at once, and it should read that answer itself. Without this the reader, back in a read before the caller
+   * asked again, kept the turn for good and woke the caller for every answer (CallerReadsTest).
+   */
   void readerDone() {
     holder.set(null);
     long now = System.nanoTime();
-    if (wakeWaiters(true)) {
-      readerResumesAt = now + HAND_BACK_NANOS; // a caller waits for its answer: let it read it itself
+    Woken woken = wakeWaiters(true);
+    if (woken == Woken.ONE_TO_READ || woken == Woken.ANSWERED_ONLY && !answersAwaited.getAsBoolean()) {
+      readerResumesAt = now + HAND_BACK_NANOS;
     }
   }
 
@@ -178,20 +184,25 @@ final class ReadTurns {
     parking.unpark(reader);
   }
 
+  /** Whom {@link #wakeWaiters} woke. */
+  private enum Woken { NONE, ANSWERED_ONLY, ONE_TO_READ }
+
   /**
    * Wakes the queued callers whose answers are in and, with {@code offer}, the first one whose answer is not, to
-   * read; returns whether there was one.
+   * read; says whether it woke one to read, else whether it woke any.
    */
-  private boolean wakeWaiters(boolean offer) {
+  private Woken wakeWaiters(boolean offer) {
     boolean offered = false;
+    boolean answered = false;
     for (Waiter waiter : waiting) {
       if (waiter.answer.isDone()) {
         parking.unpark(waiter.thread);
+        answered = true;
       } else if (offer && !offered) {
         parking.unpark(waiter.thread);
         offered = true;
       }
     }
-    return offered;
+    return offered ? Woken.ONE_TO_READ : answered ? Woken.ANSWERED_ONLY : Woken.NONE;
   }
 }

@@ -134,6 +134,38 @@ class ReadTurnsTest {
     await().atMost(TIMEOUT).until(() -> parking.wakeUps(waiting) == 1);
   }
 
+  /** The caller it answered will likely ask again at once: the reader leaves that answer to it (CallerReadsTest). */
+  @Test
+  void theReaderStepsBackForTheHandBackAfterItAnsweredAWaitingCaller() {
+    reader.start();
+    await().atMost(TIMEOUT).until(() -> reader.took.get() == 1);
+    CompletableFuture<Object> answer = new CompletableFuture<>();
+    Thread waiting = new Thread(() -> { }, "waiting-caller");
+    turns.queue(waiting, answer);
+    answer.complete("read by the reader");
+
+    reader.finishRead();
+
+    await().atMost(TIMEOUT).until(() -> parking.wakeUps(waiting) == 1 && parking.naps.size() == 1);
+    assertThat(parking.naps.get(0)).isPositive().isLessThanOrEqualTo(ReadTurns.HAND_BACK_NANOS);
+    assertThat(reader.took).as("turns the reader took").hasValue(1);
+  }
+
+  @Test
+  void theReaderReadsOnAtOnceAfterAnsweringACallerWhileAnotherAnswerIsAwaited() {
+    reader.start();
+    await().atMost(TIMEOUT).until(() -> reader.took.get() == 1);
+    CompletableFuture<Object> answer = new CompletableFuture<>();
+    turns.queue(new Thread(() -> { }, "waiting-caller"), answer);
+    answer.complete("read by the reader");
+    answersAwaited.set(true); // a request whose caller does not wait, such as one with a callback
+
+    reader.finishRead();
+
+    await().atMost(TIMEOUT).until(() -> reader.took.get() == 2);
+    assertThat(parking.naps).isEmpty();
+  }
+
   private void takeTurn(Thread thread) {
     assertThat(turns.take(turns.queue(thread, new CompletableFuture<>()))).isTrue();
   }
